@@ -1,0 +1,49 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export PORT
+
+.PHONY: run test install install-test services messages bench clean
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(PY) -m pip install -q -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+var:
+	mkdir -p var/mail var/private var/cache var/celery/queue var/celery/processed
+
+messages: $(VENV)/.installed
+	$(PY) manage.py compilemessages --ignore=.venv --ignore=var -v 0
+
+run: install var messages
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py seed_demo
+	$(VENV)/bin/honcho -f Procfile start -p $(PORT)
+
+# PostgreSQL and Redis on 127.0.0.1, started if they are down (see DEVELOPERS.md).
+services:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || { pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start && sleep 2; }
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no && sleep 1; }
+	@pg_isready -h 127.0.0.1 -p 5432 >/dev/null && redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null
+
+test: install-test services messages
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install-test services
+	$(PY) -m pytest bench $(PYTEST_ARGS)
+
+clean:
+	rm -rf var

@@ -1,0 +1,158 @@
+"""Idempotent demo data: tenants, users and roles, support staff with TOTP, requests in several states."""
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import Membership, Tenant, TenantDomain, User
+from audit.services import Actor
+from tickets import services
+from tickets.models import CheckKind, CheckOutcome, ServiceRequest
+from tickets.selectors import AGENTS_GROUP, SUPERVISORS_GROUP
+
+DEMO_PASSWORD = "demo-password-2026"
+
+# Fixed so that the authenticator entries printed stay valid across runs (demo only).
+STAFF = [
+    ("agent@support.example", "Alex Agent", AGENTS_GROUP, "3132333435363738393031323334353637383930",
+     ["agent-backup-01", "agent-backup-02", "agent-backup-03"]),
+    ("supervisor@support.example", "Sam Supervisor", SUPERVISORS_GROUP, "4142434445464748494a4b4c4d4e4f5051525354",
+     ["super-backup-01", "super-backup-02", "super-backup-03"]),
+]
+
+TENANTS = [
+    {"legal_name": "Contoso Ltd", "partner_id": "P-100200", "primary_domain": "contoso.example", "country": "GB",
+     "postal_address": "1 Market Street\nLondon EC1A 1AA", "phone_on_record": "+44 20 7946 0001",
+     "self_service_reset_enabled": True, "other_domains": ["contoso-mail.example"],
+     "users": [("alice@contoso.example", "Alice Admin", Membership.Role.GLOBAL_ADMIN, True),
+               ("bob@contoso.example", "Bob Member", Membership.Role.MEMBER, True)]},
+    {"legal_name": "Fabrikam SARL", "partner_id": "P-300400", "primary_domain": "fabrikam.example", "country": "FR",
+     "postal_address": "12 rue de la Paix\n75002 Paris", "phone_on_record": "+33 1 70 00 00 01",
+     "self_service_reset_enabled": False, "other_domains": [],
+     "users": [("marc.ancien@fabrikam.example", "Marc Ancien", Membership.Role.GLOBAL_ADMIN, False),
+               ("claire@fabrikam.example", "Claire Martin", Membership.Role.MEMBER, True),
+               ("luc@fabrikam.example", "Luc Bernard", Membership.Role.USER_ADMIN, True)]},
+    {"legal_name": "Northwind Traders Inc.", "partner_id": "P-500600", "primary_domain": "northwind.example",
+     "country": "US", "postal_address": "500 Pine Street\nSeattle, WA 98101", "phone_on_record": "+1 206 555 0100",
+     "self_service_reset_enabled": False, "other_domains": [],
+     "users": [("nina@northwind.example", "Nina Admin", Membership.Role.GLOBAL_ADMIN, True)]},
+]
+
+
+def _request_data(**overrides):
+    data = {
+        "category": "admin_left", "company_legal_name": "Fabrikam SARL", "company_partner_id": "P-300400",
+        "company_domain": "fabrikam.example", "company_country": "FR",
+        "company_address": "12 rue de la Paix\n75002 Paris", "company_phone": "+33 1 70 00 00 01",
+        "requester_name": "Claire Martin", "requester_email": "claire@fabrikam.example",
+        "requester_phone": "+33 6 00 00 00 01", "requester_job_title": "Office manager",
+        "former_admin_name": "Marc Ancien", "former_admin_email": "marc.ancien@fabrikam.example",
+        "former_admin_reason": "left_company", "former_admin_details": "Left in September.",
+        "elevate_email": "luc@fabrikam.example", "elevate_name": "Luc Bernard",
+        "reason": "Nobody can manage our users since Marc left.",
+    }
+    data.update(overrides)
+    return data
+
+
+class Command(BaseCommand):
+    help = "Create demo tenants, users, support staff (with TOTP) and service requests. Safe to run twice."
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            staff = self._staff()
+            self._tenants()
+            self._requests(staff)
+        self._print(staff)
+
+    def _staff(self):
+        out = {}
+        for email, name, group, key, backups in STAFF:
+            user, created = User.objects.get_or_create(email=email, defaults={"full_name": name, "is_staff": True})
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.save()
+            user.groups.add(Group.objects.get(name=group))
+            TOTPDevice.objects.update_or_create(user=user, name="demo authenticator",
+                                                defaults={"key": key, "confirmed": True})
+            static, _ = StaticDevice.objects.get_or_create(user=user, name="backup codes")
+            for token in backups:
+                StaticToken.objects.get_or_create(device=static, token=token)
+            out[email] = user
+        return out
+
+    def _tenants(self):
+        for spec in TENANTS:
+            spec = dict(spec)
+            users = spec.pop("users")
+            domains = spec.pop("other_domains")
+            tenant, _ = Tenant.objects.get_or_create(partner_id=spec["partner_id"], defaults=spec)
+            for domain in domains:
+                TenantDomain.objects.get_or_create(tenant=tenant, domain=domain)
+            for email, name, role, active in users:
+                user, created = User.objects.get_or_create(email=email, defaults={"full_name": name, "is_active": active})
+                if created:
+                    user.set_password(DEMO_PASSWORD)
+                    user.save()
+                Membership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": role})
+
+    def _requests(self, staff):
+        if ServiceRequest.objects.filter(requester_email__endswith=".example", reason__startswith="[demo]").exists():
+            return
+        agent = Actor(kind="staff", user=staff["agent@support.example"])
+        fabrikam = Tenant.objects.get(partner_id="P-300400")
+        # 1. Waiting for the requester to confirm their email.
+        services.service_request_submit(data=_request_data(reason="[demo] Nobody can manage our users since Marc left."))
+        # 2. Confirmed, in the queue (new).
+        sr = services.service_request_submit(data=_request_data(
+            reason="[demo] Our admin left last month.", requester_name="Luc Bernard",
+            requester_email="luc@fabrikam.example", elevate_email="claire@fabrikam.example",
+            elevate_name="Claire Martin"), language="fr")
+        self._confirm(sr)
+        # 3. In review, tenant matched, some checks done: ready for a supervisor demo after two more checks.
+        sr = services.service_request_submit(data=_request_data(reason="[demo] Marc has left; please make Luc admin."))
+        self._confirm(sr)
+        services.service_request_assign(service_request=sr, actor=agent)
+        services.service_request_match_tenant(service_request=sr, tenant=fabrikam, actor=agent)
+        for kind in (CheckKind.IDENTITY_EVIDENCE, CheckKind.COMPANY_DETAILS):
+            services.verification_check_record(service_request=sr, actor=agent, kind=kind,
+                                               outcome=CheckOutcome.PASSED, note="Demo")
+        # 4. Rejected: a free-looking look-alike company.
+        sr = services.service_request_submit(data=_request_data(
+            reason="[demo] Urgent!!", company_legal_name="Northwind Trading", company_domain="northwind.example",
+            company_partner_id="", company_country="US", company_address="1 Unknown Road", company_phone="+1 555 0199",
+            requester_name="Eve Attacker", requester_email="eve@northwind.example", former_admin_name="Nina",
+            former_admin_email="nina@northwind.example", elevate_email="eve@northwind.example",
+            elevate_name="Eve Attacker"))
+        self._confirm(sr)
+        services.service_request_reject(service_request=sr, actor=agent,
+                                        reason="The call-back to the number on record denied the request.")
+
+    def _confirm(self, sr):
+        from tickets import tokens
+
+        raw, digest = tokens.new_token()
+        ServiceRequest.objects.filter(pk=sr.pk).update(confirmation_token_hash=digest)
+        services.service_request_confirm_email(reference=sr.reference, token=raw)
+
+    def _print(self, staff):
+        w = self.stdout.write
+        site = settings.SITE_URL
+        w("")
+        w("Escalation portal demo")
+        w(f"  Public form:   {site}/requests/new/")
+        w(f"  Agents' admin: {site}/admin/   (password + OTP token)")
+        w(f"  Health:        {site}/healthz")
+        w(f"  Emails land in var/mail/ (one file per message)")
+        w(f"  Demo password for every account: {DEMO_PASSWORD}")
+        for email, _name, group, _key, backups in STAFF:
+            device = TOTPDevice.objects.get(user=staff[email], name="demo authenticator")
+            w(f"  {group[:-1]}: {email}")
+            w(f"     TOTP (add to an authenticator app): {device.config_url}")
+            w(f"     or a backup token (single use): {', '.join(backups)}")
+        w("  Tenant users: alice@contoso.example (global admin), claire@fabrikam.example, luc@fabrikam.example")
+        w("  Fabrikam SARL has no active global admin: file a request for fabrikam.example to try the path.")
+        w("")

@@ -1,0 +1,130 @@
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django_countries.fields import CountryField
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+from portal.clock import now
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create(self, email, password, **extra):
+        if not email:
+            raise ValueError("users need an email")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create(email, password, **extra)
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in: tenant users and support staff. The email is the login."""
+
+    class Language(models.TextChoices):
+        EN = "en", _("English")
+        FR = "fr", _("French")
+
+    email = models.EmailField(_("email address"), unique=True)
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=8, choices=Language.choices, default=Language.EN
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(_("staff status"), default=False)
+    date_joined = models.DateTimeField(_("date joined"), default=now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self):
+        return self.full_name and f"{self.full_name} <{self.email}>" or self.email
+
+    def get_full_name(self):
+        return self.full_name or self.email
+
+    def get_short_name(self):
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class Tenant(models.Model):
+    """A partner company: the record agents compare a service request against."""
+
+    legal_name = models.CharField(_("legal name"), max_length=200)
+    partner_id = models.CharField(_("partner ID"), max_length=40, unique=True)
+    primary_domain = models.CharField(_("primary domain"), max_length=253, unique=True)
+    country = CountryField(_("country"))
+    postal_address = models.TextField(_("postal address"))
+    phone_on_record = models.CharField(
+        _("phone number on record"), max_length=40,
+        help_text=_("Agents call back this number, never one typed in a request."),
+    )
+    self_service_reset_enabled = models.BooleanField(_("self-service password reset"), default=False)
+    created_at = models.DateTimeField(_("created"), default=now)
+
+    class Meta:
+        verbose_name = _("tenant")
+        verbose_name_plural = _("tenants")
+        ordering = ["legal_name"]
+
+    def __str__(self):
+        return f"{self.legal_name} ({self.primary_domain})"
+
+    @property
+    def all_domains(self):
+        return [self.primary_domain, *[d.domain for d in self.other_domains.all()]]
+
+
+class TenantDomain(models.Model):
+    """A verified domain of a tenant besides its primary one."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="other_domains")
+    domain = models.CharField(_("domain"), max_length=253, unique=True)
+
+    class Meta:
+        verbose_name = _("verified domain")
+        verbose_name_plural = _("other verified domains")
+
+    def __str__(self):
+        return self.domain
+
+
+class Membership(models.Model):
+    """A user's role in a tenant. Changed only through ``accounts.services.membership_set_role``."""
+
+    class Role(models.TextChoices):
+        GLOBAL_ADMIN = "global_admin", _("Global admin")
+        USER_ADMIN = "user_admin", _("User admin")
+        MEMBER = "member", _("Member")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(_("created"), default=now)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [models.UniqueConstraint(fields=["user", "tenant"], name="membership_unique_user_tenant")]
+        indexes = [models.Index(fields=["tenant", "role"])]
+
+    def __str__(self):
+        return f"{self.user.email} — {self.get_role_display()} @ {self.tenant.primary_domain}"

@@ -1,0 +1,51 @@
+"""Read-only queries about users, tenants and roles."""
+
+from django.db.models import Q
+
+from .models import Membership, Tenant, User
+
+
+def email_domain(email: str) -> str:
+    return email.rsplit("@", 1)[-1].strip().lower() if "@" in email else ""
+
+
+def domain_covers(domain: str, email: str) -> bool:
+    """True if the email's domain is ``domain`` or one of its subdomains."""
+    d = email_domain(email)
+    domain = domain.strip().lower()
+    return bool(domain) and (d == domain or d.endswith("." + domain))
+
+
+def tenant_for_domain(domain: str) -> Tenant | None:
+    domain = domain.strip().lower()
+    return (
+        Tenant.objects.filter(Q(primary_domain__iexact=domain) | Q(other_domains__domain__iexact=domain))
+        .distinct()
+        .first()
+    )
+
+
+def tenant_owns_email(tenant: Tenant, email: str) -> bool:
+    return any(domain_covers(d, email) for d in tenant.all_domains)
+
+
+def user_by_email(email: str) -> User | None:
+    return User.objects.filter(email__iexact=email.strip()).first()
+
+
+def tenant_admins(tenant: Tenant, *, roles=(Membership.Role.GLOBAL_ADMIN, Membership.Role.USER_ADMIN)):
+    """Active users holding one of ``roles`` in ``tenant``."""
+    return User.objects.filter(
+        memberships__tenant=tenant, memberships__role__in=roles, is_active=True
+    ).distinct()
+
+
+def tenant_active_global_admins(tenant: Tenant):
+    return tenant_admins(tenant, roles=(Membership.Role.GLOBAL_ADMIN,))
+
+
+def is_global_admin_on_record(tenant: Tenant, email: str) -> bool:
+    """Whether ``email`` holds (or held, if deactivated) the global admin role in ``tenant``."""
+    return Membership.objects.filter(
+        tenant=tenant, role=Membership.Role.GLOBAL_ADMIN, user__email__iexact=email.strip()
+    ).exists()

@@ -1,0 +1,48 @@
+"""Writes about users and roles. Every role change goes through ``membership_set_role``."""
+
+from django.db import transaction
+
+from audit.services import Actor, audit_event_record
+
+from .models import Membership, Tenant, User
+
+
+@transaction.atomic
+def membership_set_role(*, actor: Actor, user: User, tenant: Tenant, role: str, reason: str = "") -> Membership:
+    """Give ``user`` the ``role`` in ``tenant`` (creating the membership if needed).
+
+    Atomic; writes one ``role.changed`` audit event with the role before and after.
+    """
+    membership, created = Membership.objects.select_for_update().get_or_create(
+        user=user, tenant=tenant, defaults={"role": role}
+    )
+    before = None if created else membership.role
+    if not created and membership.role != role:
+        membership.role = role
+        membership.save(update_fields=["role"])
+    audit_event_record(
+        actor=actor, action="role.changed", target=membership, tenant=tenant,
+        before={"role": before, "user": user.email}, after={"role": role, "user": user.email, "reason": reason},
+    )
+    return membership
+
+
+@transaction.atomic
+def user_create_inactive(*, actor: Actor, email: str, full_name: str, tenant: Tenant, language: str = "en") -> User:
+    """Create a user with no usable password, inactive until they set one from a single-use link."""
+    user = User.objects.create_user(
+        email=email, password=None, full_name=full_name, is_active=False, preferred_language=language
+    )
+    audit_event_record(actor=actor, action="user.created", target=user, tenant=tenant, after={"email": user.email})
+    return user
+
+
+@transaction.atomic
+def user_set_initial_password(*, user: User, password: str, actor: Actor) -> User:
+    """Set the password from a set-password link and activate the account. Writes ``password.set``."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    user.set_password(password)
+    user.is_active = True
+    user.save(update_fields=["password", "is_active"])
+    audit_event_record(actor=actor, action="password.set", target=user, after={"activated": True})
+    return user

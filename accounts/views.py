@@ -1,0 +1,23 @@
+from django.contrib.auth import views as auth_views
+from django.urls import reverse_lazy
+
+from .forms import EmailAuthenticationForm, InitialPasswordForm
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    authentication_form = EmailAuthenticationForm
+    redirect_authenticated_user = True
+
+
+class SetPasswordView(auth_views.PasswordResetConfirmView):
+    """The single-use link in the "you are now global admin" email: Django's token dies with the password."""
+
+    template_name = "accounts/set_password.html"
+    form_class = InitialPasswordForm
+    success_url = reverse_lazy("accounts:set_password_done")
+    post_reset_login = False
+
+
+class SetPasswordDoneView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/set_password_done.html"

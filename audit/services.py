@@ -1,0 +1,65 @@
+"""Writing audit events. Callers run inside the transaction of the change they record."""
+
+from dataclasses import dataclass, field
+
+from django.db import models
+
+from portal.clock import now
+
+from .models import AuditEvent
+
+
+@dataclass(frozen=True)
+class RequestMeta:
+    """Where an action came from: IP address and user agent of the HTTP request, if any."""
+
+    ip_address: str | None = None
+    user_agent: str = ""
+
+    @classmethod
+    def from_request(cls, request) -> "RequestMeta":
+        if request is None:
+            return cls()
+        return cls(
+            ip_address=request.META.get("REMOTE_ADDR") or None,
+            user_agent=(request.META.get("HTTP_USER_AGENT") or "")[:300],
+        )
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who performs an action: a signed-in user (agent, supervisor, admin), a requester or the system."""
+
+    kind: str  # "requester", "agent", "supervisor", "system", "user"
+    user: object = None
+    label: str = ""
+    meta: RequestMeta = field(default_factory=RequestMeta)
+
+    @classmethod
+    def system(cls) -> "Actor":
+        return cls(kind="system", label="system")
+
+    def describe(self) -> str:
+        if self.user is not None:
+            return self.user.email
+        return self.label or self.kind
+
+
+def audit_event_record(
+    *, actor: Actor, action: str, target: models.Model, tenant=None, before=None, after=None
+) -> AuditEvent:
+    """Append one audit event for ``target``. Must be called inside the change's transaction."""
+    meta = actor.meta or RequestMeta()
+    return AuditEvent.objects.create(
+        created_at=now(),
+        actor=actor.user,
+        actor_label=actor.describe(),
+        action=action,
+        target_type=target._meta.label_lower,
+        target_id=str(target.pk),
+        tenant=tenant,
+        before=before or {},
+        after=after or {},
+        ip_address=meta.ip_address,
+        user_agent=meta.user_agent,
+    )

@@ -1,0 +1,9 @@
+"""Embedded defaults for a person trying the portal: SQLite, a folder broker, files for mail."""
+
+from .base import *  # noqa: F401,F403
+from .base import env
+
+DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = SECRET_KEY or "local-development-only-not-secret"  # noqa: F405
+# The file cache is shared by processes but not atomic: good enough for a demo's rate limit.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003"]

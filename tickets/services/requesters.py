@@ -1,0 +1,169 @@
+"""What a requester does: file, confirm the email, follow, answer, cancel."""
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+
+from audit.services import Actor, audit_event_record
+from notifications.services import outbox_enqueue
+from portal.clock import now
+
+from .. import tokens
+from ..evidence import evidence_check, sha256_of
+from ..models import CheckKind, CheckOutcome, Evidence, Message, ServiceRequest, Status, VerificationCheck
+from ..notify import to_users
+from ..workflow import CLOSED, REQUESTER, DomainError, transition
+
+
+def _requester(sr: ServiceRequest, meta) -> Actor:
+    return Actor(kind="requester", label=f"requester <{sr.requester_email}>", meta=meta)
+
+
+def _store_evidence(sr: ServiceRequest, uploads, message=None) -> list[Evidence]:
+    stored = []
+    for upload in uploads:
+        mime = evidence_check(upload)
+        stored.append(Evidence.objects.create(
+            service_request=sr, message=message, file=upload, original_name=upload.name[:255],
+            content_type=mime, size=upload.size, sha256=sha256_of(upload),
+        ))
+    return stored
+
+
+def service_request_submit(*, data: dict, uploads=(), language: str = "en", meta=None) -> ServiceRequest:
+    """File a request in ``awaiting_email_confirmation`` and email a single-use confirmation link.
+
+    Atomic: the request, its evidence, a ``request.filed`` audit event and the outbox row
+    are written together. ``data`` holds the form's cleaned fields (model field names).
+    """
+    raw, digest = tokens.new_token()
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                sr = ServiceRequest.objects.create(
+                    reference=tokens.new_reference(), language=language, confirmation_token_hash=digest,
+                    consent_given_at=now(), submitted_ip=getattr(meta, "ip_address", None), **data,
+                )
+                break
+        except IntegrityError:  # reference collision: astronomically rare, try another
+            continue
+    else:
+        raise DomainError("could not allocate a reference")
+    with transaction.atomic():
+        _store_evidence(sr, uploads)
+        audit_event_record(actor=_requester(sr, meta), action="request.filed", target=sr,
+                           after={"reference": sr.reference, "evidence": len(uploads)})
+        confirm_url = settings.SITE_URL + reverse("tickets:confirm", args=[sr.reference]) + f"?token={raw}"
+        outbox_enqueue(
+            template="confirm_email", to_email=sr.requester_email, language=language,
+            context={"reference": sr.reference, "requester_name": sr.requester_name,
+                     "hours": int(settings.SERVICE_REQUEST_CONFIRMATION_WINDOW.total_seconds() // 3600)},
+            secrets={"confirm_url": confirm_url}, target=sr,
+        )
+    return sr
+
+
+def service_request_confirm_email(*, reference: str, token: str, meta=None) -> tuple[ServiceRequest, str]:
+    """Confirm the work email with the single-use link; the request enters the queue (``new``).
+
+    Returns the request and the raw tracking token (emailed too). Raises DomainError for a wrong,
+    used or expired link, with the same message in each case.
+    """
+    invalid = DomainError(_invalid_link_message())
+    with transaction.atomic():
+        sr = ServiceRequest.objects.select_for_update().filter(reference=reference.upper()).first()
+        if sr is None or not tokens.matches(token, sr.confirmation_token_hash):
+            raise invalid
+        if sr.status != Status.AWAITING_EMAIL_CONFIRMATION or (
+            now() > sr.created_at + settings.SERVICE_REQUEST_CONFIRMATION_WINDOW
+        ):
+            raise invalid
+        raw, digest = tokens.new_token()
+        sr.confirmation_token_hash = ""  # single use
+        sr.tracking_token_hash = digest
+        sr.save(update_fields=["confirmation_token_hash", "tracking_token_hash"])
+        actor = _requester(sr, meta)
+        VerificationCheck.objects.create(
+            service_request=sr, kind=CheckKind.EMAIL_CONFIRMED, outcome=CheckOutcome.PASSED,
+            note="Confirmed automatically by the emailed link.",
+        )
+        audit_event_record(actor=actor, action="check.recorded", target=sr,
+                           after={"check": CheckKind.EMAIL_CONFIRMED, "outcome": CheckOutcome.PASSED})
+        transition(sr, Status.NEW, actor=actor, role=REQUESTER, secrets={"tracking_token": raw})
+    return sr, raw
+
+
+def _invalid_link_message():
+    from django.utils.translation import gettext_lazy as _
+
+    return _("This link is not valid: it may have expired or already been used.")
+
+
+def service_request_for_token(*, reference: str, token: str | None) -> ServiceRequest | None:
+    """The request this tracking token opens, or None (wrong token, unknown reference, link expired)."""
+    sr = ServiceRequest.objects.filter(reference=(reference or "").upper()).first()
+    if sr is None or not tokens.matches(token, sr.tracking_token_hash):
+        return None
+    if sr.status in CLOSED and sr.closed_at and now() > sr.closed_at + settings.SERVICE_REQUEST_TRACKING_GRACE:
+        return None
+    return sr
+
+
+@transaction.atomic
+def service_request_send_tracking_link(*, reference: str, email: str, meta=None) -> None:
+    """Email a fresh private link if ``email`` is the request's; otherwise do nothing, silently.
+
+    The old tracking link stops working. Writes ``tracking_link.reissued``.
+    """
+    sr = ServiceRequest.objects.select_for_update().filter(reference=(reference or "").strip().upper()).first()
+    if sr is None or sr.requester_email.lower() != (email or "").strip().lower() or not sr.tracking_token_hash:
+        return
+    if sr.status in CLOSED and sr.closed_at and now() > sr.closed_at + settings.SERVICE_REQUEST_TRACKING_GRACE:
+        return
+    raw, digest = tokens.new_token()
+    sr.tracking_token_hash = digest
+    sr.save(update_fields=["tracking_token_hash"])
+    audit_event_record(actor=_requester(sr, meta), action="tracking_link.reissued", target=sr)
+    from ..notify import to_requester, tracking_url
+
+    to_requester(sr, "tracking_link", secrets={"tracking_url": tracking_url(sr, raw)})
+
+
+def service_request_requester_reply(*, service_request: ServiceRequest, body: str, uploads=(), meta=None) -> Message:
+    """Add the requester's public reply (with attachments). A request waiting on them goes back to review."""
+    from ..selectors import requester_can_reply
+
+    with transaction.atomic():
+        sr = ServiceRequest.objects.select_for_update().get(pk=service_request.pk)
+        if not requester_can_reply(sr):
+            raise DomainError(_closed_message())
+        actor = _requester(sr, meta)
+        message = Message.objects.create(service_request=sr, kind=Message.Kind.PUBLIC, from_requester=True, body=body)
+        _store_evidence(sr, uploads, message=message)
+        audit_event_record(actor=actor, action="message.requester", target=sr, after={"attachments": len(uploads)})
+        if sr.status == Status.WAITING_ON_REQUESTER:
+            transition(sr, Status.IN_REVIEW, actor=actor, role=REQUESTER)
+        elif sr.assignee:
+            to_users([sr.assignee], sr, "requester_replied")
+    return message
+
+
+def _closed_message():
+    from django.utils.translation import gettext_lazy as _
+
+    return _("This request is closed; it can no longer be changed.")
+
+
+def service_request_cancel(*, service_request: ServiceRequest, meta=None) -> ServiceRequest:
+    """The requester withdraws an open request (``cancelled``)."""
+    return transition(service_request, Status.CANCELLED, actor=_requester(service_request, meta), role=REQUESTER)
+
+
+@transaction.atomic
+def evidence_open(*, evidence: Evidence, actor: Actor) -> Evidence:
+    """Record that a staff member opened an evidence file (``evidence.viewed``) before it is served."""
+    audit_event_record(
+        actor=actor, action="evidence.viewed", target=evidence.service_request,
+        tenant=evidence.service_request.tenant, after={"evidence": evidence.pk, "name": evidence.original_name},
+    )
+    return evidence

@@ -1,0 +1,32 @@
+from django import template
+from django.utils.translation import gettext_lazy as _
+
+from ..models import Status
+
+register = template.Library()
+
+PLAIN_WORDS = {
+    Status.AWAITING_EMAIL_CONFIRMATION: _("We are waiting for you to confirm your email with the link we sent."),
+    Status.NEW: _("Your request is in our queue; an agent will pick it up soon."),
+    Status.IN_REVIEW: _("An agent is checking your request."),
+    Status.WAITING_ON_REQUESTER: _("We need something from you: see the latest message and reply below."),
+    Status.VERIFIED: _("Our checks are complete; we are preparing the change of administrator."),
+    Status.ELEVATION_PROPOSED: _("A second person is reviewing the change of administrator before it is made."),
+    Status.ELEVATED: _("Done: the new global admin has received an email with sign-in instructions."),
+    Status.REJECTED: _("We could not accept this request; the reason is below."),
+    Status.CANCELLED: _("You cancelled this request."),
+    Status.EXPIRED: _("This request expired because the email was not confirmed in time."),
+}
+
+
+@register.filter
+def status_label(code):
+    try:
+        return Status(code).label
+    except ValueError:
+        return code
+
+
+@register.filter
+def status_plain(code):
+    return PLAIN_WORDS.get(code, "")

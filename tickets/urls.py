@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "tickets"
+
+urlpatterns = [
+    path("new/", views.request_start, name="start"),
+    path("new/<slug:category>/", views.request_new, name="new"),
+    path("submitted/", views.request_submitted, name="submitted"),
+    path("access/", views.request_access, name="access"),
+    path("<str:reference>/confirm/", views.request_confirm, name="confirm"),
+    path("<str:reference>/", views.request_track, name="track"),
+]

@@ -1,0 +1,132 @@
+"""Public pages for requesters: thin, they parse input, call one service and render."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+from django_ratelimit.core import is_ratelimited
+
+from audit.services import RequestMeta
+
+from . import selectors, services
+from .forms import ServiceRequestForm, TrackingLinkForm, TrackingReplyForm
+from .models import Category
+from .workflow import OPEN, DomainError
+
+SUBMIT_GROUP = "tickets.submit"
+
+
+def _submit_limited(request, *, increment: bool) -> bool:
+    return is_ratelimited(request, group=SUBMIT_GROUP, key="ip", rate=settings.SERVICE_REQUEST_RATE,
+                          method="POST", increment=increment)
+
+
+def request_start(request):
+    return render(request, "tickets/request_start.html", {"categories": Category.choices})
+
+
+@require_http_methods(["GET", "POST"])
+def request_new(request, category):
+    if category not in Category.values:
+        raise Http404
+    if request.method == "POST":
+        if _submit_limited(request, increment=False):
+            return render(request, "tickets/rate_limited.html", status=429)
+        form = ServiceRequestForm(request.POST, request.FILES, category=category)
+        if form.is_valid():
+            data = {k: v for k, v in form.cleaned_data.items() if k not in ("evidence", "consent", "captcha")}
+            sr = services.service_request_submit(
+                data={**data, "category": category}, uploads=form.cleaned_data["evidence"],
+                language=get_language() or "en", meta=RequestMeta.from_request(request),
+            )
+            _submit_limited(request, increment=True)
+            request.session["submitted_reference"] = sr.reference
+            return redirect("tickets:submitted")
+    else:
+        form = ServiceRequestForm(category=category)
+    had_files = request.method == "POST" and bool(request.FILES.getlist("evidence"))
+    return render(request, "tickets/request_form.html", {
+        "form": form, "category": Category(category), "reupload": had_files and not form.is_valid(),
+    })
+
+
+def request_submitted(request):
+    reference = request.session.get("submitted_reference")
+    if not reference:
+        return redirect("tickets:start")
+    return render(request, "tickets/request_submitted.html", {"reference": reference})
+
+
+@require_http_methods(["GET", "POST"])
+def request_confirm(request, reference):
+    token = request.GET.get("token") or request.POST.get("token")
+    if request.method == "POST":
+        try:
+            sr, raw = services.service_request_confirm_email(
+                reference=reference, token=token, meta=RequestMeta.from_request(request)
+            )
+        except DomainError as exc:
+            return render(request, "tickets/link_invalid.html", {"message": exc.message}, status=400)
+        messages.success(request, _("Thank you: your email is confirmed and your request is in our queue."))
+        return redirect(reverse("tickets:track", args=[sr.reference]) + f"?token={raw}")
+    # A GET only shows a button: mail scanners that follow links must not confirm anything.
+    return render(request, "tickets/request_confirm.html", {"reference": reference, "token": token})
+
+
+def _tracked_or_404(reference, token):
+    sr = services.service_request_for_token(reference=reference, token=token)
+    if sr is None:
+        raise Http404
+    return sr
+
+
+@require_http_methods(["GET", "POST"])
+def request_track(request, reference):
+    token = request.GET.get("token") or request.POST.get("token")
+    sr = _tracked_or_404(reference, token)
+    reply_form = TrackingReplyForm()
+    meta = RequestMeta.from_request(request)
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "cancel":
+                services.service_request_cancel(service_request=sr, meta=meta)
+                messages.success(request, _("Your request is cancelled."))
+                return redirect(request.get_full_path())
+            reply_form = TrackingReplyForm(request.POST, request.FILES)
+            if reply_form.is_valid():
+                services.service_request_requester_reply(
+                    service_request=sr, body=reply_form.cleaned_data["body"],
+                    uploads=reply_form.cleaned_data["evidence"], meta=meta,
+                )
+                messages.success(request, _("Your reply has been sent to the support team."))
+                return redirect(request.get_full_path())
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            sr.refresh_from_db()
+    return render(request, "tickets/request_track.html", {
+        "sr": sr, "token": token, "timeline": selectors.public_timeline(sr),
+        "reply_form": reply_form, "can_reply": selectors.requester_can_reply(sr),
+        "can_cancel": sr.status in OPEN,
+    })
+
+
+@require_http_methods(["GET", "POST"])
+def request_access(request):
+    """Lost your private link? Get a fresh one by email (same answer whether or not it matches)."""
+    if request.method == "POST":
+        form = TrackingLinkForm(request.POST)
+        if is_ratelimited(request, group="tickets.access", key="ip", rate="10/h", method="POST", increment=True):
+            return render(request, "tickets/rate_limited.html", status=429)
+        if form.is_valid():
+            services.service_request_send_tracking_link(
+                reference=form.cleaned_data["reference"], email=form.cleaned_data["email"],
+                meta=RequestMeta.from_request(request),
+            )
+            return render(request, "tickets/request_access_sent.html")
+    else:
+        form = TrackingLinkForm(initial={"reference": request.GET.get("reference", "")})
+    return render(request, "tickets/request_access.html", {"form": form})

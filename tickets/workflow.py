@@ -1,0 +1,128 @@
+"""The service request's state machine: the one place that changes a request's status.
+
+Adding a status means adding it to ``Status``, to ``TRANSITIONS`` and, if people must
+hear of it, to ``tickets.notify.ON_ENTER``.
+"""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from audit.services import Actor, audit_event_record
+from portal.clock import now
+
+from .models import ServiceRequest, Status
+
+REQUESTER = "requester"
+AGENT = "agent"
+SUPERVISOR = "supervisor"
+SYSTEM = "system"
+STAFF = frozenset({AGENT, SUPERVISOR})
+
+CLOSED = frozenset({Status.ELEVATED, Status.REJECTED, Status.CANCELLED, Status.EXPIRED})
+OPEN = frozenset(set(Status) - CLOSED)
+# Statuses in which support owes the requester an answer (the SLA clock runs).
+SLA_RUNNING = frozenset({Status.NEW, Status.IN_REVIEW, Status.VERIFIED, Status.ELEVATION_PROPOSED})
+
+# (from, to) -> roles allowed to make that move.
+TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
+    (Status.AWAITING_EMAIL_CONFIRMATION, Status.NEW): frozenset({REQUESTER}),
+    (Status.AWAITING_EMAIL_CONFIRMATION, Status.EXPIRED): frozenset({SYSTEM}),
+    (Status.NEW, Status.IN_REVIEW): STAFF,
+    (Status.NEW, Status.WAITING_ON_REQUESTER): STAFF,
+    (Status.IN_REVIEW, Status.WAITING_ON_REQUESTER): STAFF,
+    (Status.WAITING_ON_REQUESTER, Status.IN_REVIEW): STAFF | {REQUESTER},
+    (Status.IN_REVIEW, Status.VERIFIED): STAFF,
+    (Status.VERIFIED, Status.IN_REVIEW): STAFF,
+    (Status.VERIFIED, Status.ELEVATION_PROPOSED): STAFF,
+    (Status.ELEVATION_PROPOSED, Status.IN_REVIEW): STAFF,
+    (Status.ELEVATION_PROPOSED, Status.ELEVATED): frozenset({SUPERVISOR}),
+}
+for _open in OPEN:
+    TRANSITIONS[(_open, Status.REJECTED)] = STAFF
+    TRANSITIONS[(_open, Status.CANCELLED)] = frozenset({REQUESTER})
+
+
+class DomainError(Exception):
+    """A business rule refused the action. ``message`` is safe to show to the person who tried."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+class TransitionError(DomainError):
+    """A move the state machine forbids."""
+
+
+@dataclass(frozen=True)
+class Change:
+    service_request: ServiceRequest
+    before: str
+    after: str
+
+
+def allowed_targets(status: str, role: str) -> list[str]:
+    return [to for (frm, to), roles in TRANSITIONS.items() if frm == status and role in roles]
+
+
+def check_transition(service_request: ServiceRequest, to: str, role: str) -> None:
+    roles = TRANSITIONS.get((service_request.status, to))
+    if roles is None:
+        raise TransitionError(
+            _("A request that is “%(current)s” cannot become “%(target)s”.")
+            % {"current": Status(service_request.status).label, "target": Status(to).label}
+        )
+    if role not in roles:
+        raise TransitionError(
+            _("You are not allowed to move this request to “%(target)s”.") % {"target": Status(to).label}
+        )
+
+
+def lock(service_request: ServiceRequest | int) -> ServiceRequest:
+    """Re-read the request with a row lock; callers must be inside a transaction."""
+    pk = service_request.pk if isinstance(service_request, ServiceRequest) else service_request
+    return ServiceRequest.objects.select_for_update().get(pk=pk)
+
+
+def transition(
+    service_request: ServiceRequest, to: str, *, actor: Actor, role: str, note: str = "", secrets=None
+) -> ServiceRequest:
+    """Move a request to ``to`` if the table allows ``role`` to; atomic, row-locked.
+
+    Writes a ``status.changed`` audit event and the notifications of the new status in the
+    same transaction. Raises ``TransitionError`` (nothing written) when the move is forbidden.
+    """
+    from .notify import notify_status_entered
+
+    with transaction.atomic():
+        sr = lock(service_request)
+        check_transition(sr, to, role)
+        before = sr.status
+        moment = now()
+        sr.status = to
+        sr.updated_at = moment
+        if to == Status.NEW:
+            sr.email_confirmed_at = moment
+            sr.sla_due_at = moment + _sla()
+        if to in CLOSED:
+            sr.closed_at = moment
+        if to == Status.REJECTED:
+            sr.rejection_reason = note
+        sr.save()
+        audit_event_record(
+            actor=actor, action="status.changed", target=sr, tenant=sr.tenant,
+            before={"status": before}, after={"status": to, **({"note": note} if note else {})},
+        )
+        notify_status_entered(Change(sr, before, to), actor=actor, note=note, secrets=secrets or {})
+    # Keep the caller's instance current.
+    if isinstance(service_request, ServiceRequest):
+        service_request.refresh_from_db()
+    return sr
+
+
+def _sla():
+    from django.conf import settings
+
+    return settings.SERVICE_REQUEST_SLA
