@@ -2,6 +2,8 @@
 
 import smtplib
 
+from django.db import OperationalError
+
 from celery import shared_task
 
 from . import services
@@ -9,7 +11,7 @@ from . import services
 
 @shared_task(
     bind=True,
-    autoretry_for=(smtplib.SMTPException, OSError),
+    autoretry_for=(smtplib.SMTPException, OSError, OperationalError),
     retry_backoff=10,
     retry_backoff_max=600,
     retry_jitter=True,

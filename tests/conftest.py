@@ -1,0 +1,78 @@
+import re
+
+import pytest
+from django.core import mail
+from django.core.cache import cache
+from django_otp import DEVICE_ID_SESSION_KEY
+
+from audit.services import Actor
+from notifications.models import OutboxMessage
+from notifications.services import outbox_deliver_message
+
+from . import factories
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache_and_files(settings, tmp_path):
+    """Rate-limit counters live in Redis: start every test from zero. Evidence goes to a temp folder."""
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def deliver():
+    """Deliver every pending outbox row now, as the Celery task would, and return the sent emails."""
+
+    def _deliver():
+        for pk in OutboxMessage.objects.filter(status="pending").order_by("pk").values_list("pk", flat=True):
+            outbox_deliver_message(message_id=pk)
+        return mail.outbox
+
+    return _deliver
+
+
+def emails_to(address):
+    return [m for m in mail.outbox if address in m.to]
+
+
+def link_in(message, path_fragment):
+    match = re.search(r"(https?://\S*" + re.escape(path_fragment) + r"\S*)", message.body)
+    assert match, f"no link with {path_fragment!r} in:\n{message.body}"
+    return match.group(1)
+
+
+def staff_client(client, user):
+    """A client signed in to the admin as ``user`` with a verified OTP device."""
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = user.totpdevice_set.first().persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def agent(db):
+    return factories.agent(email="agent@support.example")
+
+
+@pytest.fixture
+def supervisor(db):
+    return factories.supervisor(email="supervisor@support.example")
+
+
+@pytest.fixture
+def agent_client(client, agent):
+    return staff_client(client, agent)
+
+
+@pytest.fixture
+def supervisor_client(supervisor):
+    from django.test import Client
+
+    return staff_client(Client(), supervisor)
+
+
+def actor(user):
+    return Actor(kind="staff", user=user)

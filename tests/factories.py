@@ -1,0 +1,89 @@
+import factory
+from django.contrib.auth.models import Group
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import Membership, Tenant, User
+from tickets.models import ServiceRequest
+from tickets.selectors import AGENTS_GROUP, SUPERVISORS_GROUP
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+class TenantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tenant
+
+    legal_name = factory.Sequence(lambda n: f"Company {n} SAS")
+    partner_id = factory.Sequence(lambda n: f"P-{n:06d}")
+    primary_domain = factory.Sequence(lambda n: f"company{n}.example")
+    country = "FR"
+    postal_address = "12 rue de la Paix\n75002 Paris"
+    phone_on_record = "+33 1 70 00 00 01"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.org")
+    full_name = factory.Sequence(lambda n: f"User {n}")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    tenant = factory.SubFactory(TenantFactory)
+    role = Membership.Role.MEMBER
+
+
+def staff_user(group_name: str, **kwargs) -> User:
+    user = UserFactory(is_staff=True, **kwargs)
+    user.groups.add(Group.objects.get(name=group_name))
+    TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    return user
+
+
+def agent(**kwargs):
+    return staff_user(AGENTS_GROUP, **kwargs)
+
+
+def supervisor(**kwargs):
+    return staff_user(SUPERVISORS_GROUP, **kwargs)
+
+
+class ServiceRequestFactory(factory.django.DjangoModelFactory):
+    """A request as filed for ``tenant``'s domain (status awaiting confirmation unless given)."""
+
+    class Meta:
+        model = ServiceRequest
+
+    class Params:
+        tenant_on_record = factory.SubFactory(TenantFactory)
+
+    reference = factory.Sequence(lambda n: f"SR-T{n:03d}-TEST"[:13])
+    category = "admin_left"
+    company_legal_name = factory.LazyAttribute(lambda o: o.tenant_on_record.legal_name)
+    company_partner_id = factory.LazyAttribute(lambda o: o.tenant_on_record.partner_id)
+    company_domain = factory.LazyAttribute(lambda o: o.tenant_on_record.primary_domain)
+    company_country = factory.LazyAttribute(lambda o: o.tenant_on_record.country)
+    company_address = factory.LazyAttribute(lambda o: o.tenant_on_record.postal_address)
+    company_phone = factory.LazyAttribute(lambda o: o.tenant_on_record.phone_on_record)
+    requester_name = "Claire Martin"
+    requester_email = factory.LazyAttribute(lambda o: f"claire@{o.company_domain}")
+    requester_phone = "+33 6 00 00 00 01"
+    requester_job_title = "Office manager"
+    former_admin_name = "Marc Ancien"
+    former_admin_email = factory.LazyAttribute(lambda o: f"marc@{o.company_domain}")
+    former_admin_reason = "left_company"
+    elevate_email = factory.LazyAttribute(lambda o: f"luc@{o.company_domain}")
+    elevate_name = "Luc Bernard"
+    reason = "Our admin left."
