@@ -1,3 +1,5 @@
+import importlib
+
 import factory
 from django.contrib.auth.models import Group
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -45,7 +47,16 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Membership.Role.MEMBER
 
 
+def support_groups():
+    """The groups come from a data migration; transactional tests flush them, so re-run it then."""
+    if Group.objects.filter(name__in=[AGENTS_GROUP, SUPERVISORS_GROUP]).count() < 2:
+        from django.apps import apps
+
+        importlib.import_module("tickets.migrations.0002_support_groups").create_groups(apps, None)
+
+
 def staff_user(group_name: str, **kwargs) -> User:
+    support_groups()
     user = UserFactory(is_staff=True, **kwargs)
     user.groups.add(Group.objects.get(name=group_name))
     TOTPDevice.objects.create(user=user, name="phone", confirmed=True)

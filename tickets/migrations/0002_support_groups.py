@@ -25,9 +25,9 @@ SUPERVISOR_PERMS = AGENT_PERMS + [
 def create_groups(apps, schema_editor):
     # Permissions are normally created after migrate; make sure they exist now.
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
+        original, app_config.models_module = app_config.models_module, True
         create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        app_config.models_module = original
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, perms in (("Support agents", AGENT_PERMS), ("Support supervisors", SUPERVISOR_PERMS)):

@@ -1,0 +1,88 @@
+"""Health check, settings and translations: what an operator and a French user notice."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_healthz_reports_database_and_broker(client, db):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "broker": "ok"}
+
+
+def test_healthz_names_the_broker_when_it_is_down(client, db):
+    from portal.celery import app
+
+    original = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    try:
+        response = client.get("/healthz")
+    finally:
+        app.conf.broker_url = original
+    assert response.status_code == 503
+    body = response.json()
+    assert body["database"] == "ok" and body["broker"] != "ok"
+
+
+def _run_settings(module, env_extra):
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DJANGO_SETTINGS_MODULE")}
+    env.update({"DJANGO_SETTINGS_MODULE": module, "VAR_DIR": str(ROOT / "var"), **env_extra})
+    return subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_production_refuses_to_start_without_secret_key():
+    result = _run_settings("portal.settings.production", {"DATABASE_URL": "postgres://x@127.0.0.1/x"})
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_production_settings_pass_the_deploy_check():
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env.update({"DJANGO_SETTINGS_MODULE": "portal.settings.production", "SECRET_KEY": "x" * 60 + "-Yz9!",
+                "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/portal", "ALLOWED_HOSTS": "portal.example.com",
+                "EMAIL_URL": "smtp://127.0.0.1:2525", "SITE_URL": "https://portal.example.com"})
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_smtp_email_url_is_understood():
+    code = "from django.conf import settings as s; print(s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT)"
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env.update({"DJANGO_SETTINGS_MODULE": "portal.settings.local", "EMAIL_URL": "smtp://mail.internal:2525"})
+    result = subprocess.run([sys.executable, "-c", "import django; django.setup();" + code], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert "smtp.EmailBackend mail.internal 2525" in result.stdout, result.stderr
+
+
+def test_french_translations_compile():
+    po = ROOT / "locale" / "fr" / "LC_MESSAGES" / "django.po"
+    result = subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(po)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    untranslated = subprocess.run(["msgattrib", "--untranslated", "--no-obsolete", str(po)],
+                                  capture_output=True, text=True).stdout
+    assert untranslated.count("msgid ") <= 1, "every string has a French translation:\n" + untranslated[:2000]
+
+
+@pytest.mark.parametrize("path, french", [
+    ("/requests/new/", "Nouvelle demande"),
+    ("/requests/new/admin_left/", "Votre entreprise"),
+    ("/requests/access/", "Suivre une demande"),
+])
+def test_french_pages_render_in_french(client, db, path, french):
+    response = client.get(path, HTTP_ACCEPT_LANGUAGE="fr")
+    assert response.status_code == 200
+    assert french in response.content.decode()
+    assert 'lang="fr"' in response.content.decode()
+
+
+def test_languages_are_english_and_french():
+    assert dict(settings.LANGUAGES).keys() == {"en", "fr"}

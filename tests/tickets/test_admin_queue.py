@@ -1,0 +1,108 @@
+"""The agents' queue in the OTP-protected admin."""
+
+from datetime import timedelta
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_otp.oath import totp
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+
+from portal.clock import now
+from tests import factories
+from tests.factories import PASSWORD
+
+QUEUE = "/admin/tickets/servicerequest/"
+
+
+def _requests(n, **kwargs):
+    tenant = factories.TenantFactory()
+    for _ in range(n):
+        factories.ServiceRequestFactory(tenant_on_record=tenant, status="new", tenant=tenant,
+                                        sla_due_at=now() + timedelta(hours=5), **kwargs)
+
+
+def test_admin_asks_for_an_otp_token(client, agent):
+    response = client.post("/admin/login/", {"username": agent.email, "password": PASSWORD, "otp_token": "000000"})
+    assert response.status_code == 200
+    assert client.get(QUEUE).status_code == 302, "no token, no queue"
+
+
+def test_agent_signs_in_with_password_and_a_real_totp_token(client, agent):
+    device = agent.totpdevice_set.get()
+    token = str(totp(device.bin_key)).zfill(6)
+    response = client.post("/admin/login/", {
+        "username": agent.email, "password": PASSWORD, "otp_device": device.persistent_id, "otp_token": token,
+    })
+    assert response.status_code == 302
+    assert client.get(QUEUE).status_code == 200
+
+
+def test_a_backup_token_works_once(client, agent):
+    device = StaticDevice.objects.create(user=agent, name="backup")
+    StaticToken.objects.create(device=device, token="backup-token-1")
+    data = {"username": agent.email, "password": PASSWORD, "otp_device": device.persistent_id,
+            "otp_token": "backup-token-1"}
+    assert client.post("/admin/login/", data).status_code == 302
+    client.logout()
+    assert client.post("/admin/login/", data).status_code == 200
+
+
+def test_queue_query_count_does_not_grow_with_rows(agent_client):
+    _requests(3)
+    with CaptureQueriesContext(connection) as few:
+        assert agent_client.get(QUEUE).status_code == 200
+    _requests(30)
+    with CaptureQueriesContext(connection) as many:
+        response = agent_client.get(QUEUE)
+    assert response.status_code == 200
+    assert response.content.decode().count("SR-") >= 33
+    assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
+
+
+def test_overdue_requests_are_highlighted_and_filtered(agent_client, agent):
+    tenant = factories.TenantFactory()
+    late = factories.ServiceRequestFactory(tenant_on_record=tenant, status="in_review",
+                                           sla_due_at=now() - timedelta(hours=1), reference="SR-LATE-0001")
+    factories.ServiceRequestFactory(tenant_on_record=tenant, status="in_review",
+                                    sla_due_at=now() + timedelta(hours=1), reference="SR-SOON-0001", assignee=agent)
+    page = agent_client.get(QUEUE).content.decode()
+    assert "sr-overdue" in page
+    overdue = agent_client.get(QUEUE + "?overdue=yes").content.decode()
+    assert late.reference in overdue and "SR-SOON-0001" not in overdue
+    mine = agent_client.get(QUEUE + "?assigned=me").content.decode()
+    assert "SR-SOON-0001" in mine and late.reference not in mine
+    unassigned = agent_client.get(QUEUE + "?assigned=none").content.decode()
+    assert late.reference in unassigned and "SR-SOON-0001" not in unassigned
+
+
+def test_queue_search_by_email_domain_and_reference(agent_client):
+    tenant = factories.TenantFactory(primary_domain="searchable.example")
+    sr = factories.ServiceRequestFactory(tenant_on_record=tenant, status="new", reference="SR-FIND-0001")
+    factories.ServiceRequestFactory(status="new", reference="SR-OTHR-0001")
+    for q in ("searchable.example", "claire@searchable.example", "SR-FIND-0001", tenant.legal_name):
+        page = agent_client.get(QUEUE, {"q": q}).content.decode()
+        assert sr.reference in page and "SR-OTHR-0001" not in page, q
+
+
+def test_request_page_highlights_mismatches(agent_client, agent):
+    tenant = factories.TenantFactory(legal_name="Fabrikam SARL", phone_on_record="+33 1 70 00 00 01")
+    sr = factories.ServiceRequestFactory(tenant_on_record=tenant, tenant=tenant, status="in_review",
+                                         company_legal_name="Fabrikam Holdings", company_phone="+33 6 99 99 99 99")
+    page = agent_client.get(f"{QUEUE}{sr.pk}/change/").content.decode()
+    rows = page.split('id="comparison"')[1].split("</table>")[0]
+    legal_row = [r for r in rows.split("<tr") if "Fabrikam Holdings" in r][0]
+    assert "sr-mismatch" in legal_row
+    phone_row = [r for r in rows.split("<tr") if "+33 6 99 99 99 99" in r][0]
+    assert "sr-mismatch" in phone_row
+    assert "+33 1 70 00 00 01" in page.split("Call back on")[1][:200]
+
+
+def test_staff_without_group_cannot_open_the_queue(client, db):
+    from tests.conftest import staff_client
+
+    nobody = factories.UserFactory(is_staff=True)
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.create(user=nobody, name="x")
+    staff_client(client, nobody)
+    assert client.get(QUEUE).status_code == 403
