@@ -3,7 +3,8 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
-export PORT
+SITE_URL ?= http://localhost:$(PORT)
+export PORT SITE_URL
 
 .PHONY: run test install install-test services messages bench clean
 

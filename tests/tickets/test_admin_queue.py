@@ -37,11 +37,18 @@ def test_agent_signs_in_with_password_and_a_real_totp_token(client, agent):
     assert client.get(QUEUE).status_code == 200
 
 
+def test_token_alone_picks_the_device_by_its_shape(client, agent):
+    device = agent.totpdevice_set.get()
+    token = str(totp(device.bin_key)).zfill(6)
+    assert client.post("/admin/login/", {"username": agent.email, "password": PASSWORD,
+                                         "otp_token": token}).status_code == 302
+    assert client.get(QUEUE).status_code == 200
+
+
 def test_a_backup_token_works_once(client, agent):
     device = StaticDevice.objects.create(user=agent, name="backup")
     StaticToken.objects.create(device=device, token="backup-token-1")
-    data = {"username": agent.email, "password": PASSWORD, "otp_device": device.persistent_id,
-            "otp_token": "backup-token-1"}
+    data = {"username": agent.email, "password": PASSWORD, "otp_token": "backup-token-1"}
     assert client.post("/admin/login/", data).status_code == 302
     client.logout()
     assert client.post("/admin/login/", data).status_code == 200

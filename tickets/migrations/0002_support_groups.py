@@ -25,7 +25,7 @@ SUPERVISOR_PERMS = AGENT_PERMS + [
 def create_groups(apps, schema_editor):
     # Permissions are normally created after migrate; make sure they exist now.
     for app_config in apps.get_app_configs():
-        original, app_config.models_module = app_config.models_module, True
+        original, app_config.models_module = getattr(app_config, "models_module", None), True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = original
     Group = apps.get_model("auth", "Group")
