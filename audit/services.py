@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import models
 
 from portal.clock import now
@@ -20,8 +21,9 @@ class RequestMeta:
     def from_request(cls, request) -> "RequestMeta":
         if request is None:
             return cls()
+        raw = request.META.get(settings.CLIENT_IP_META_KEY) or request.META.get("REMOTE_ADDR") or ""
         return cls(
-            ip_address=request.META.get("REMOTE_ADDR") or None,
+            ip_address=raw.split(",")[0].strip() or None,
             user_agent=(request.META.get("HTTP_USER_AGENT") or "")[:300],
         )
 
