@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
-from django_ratelimit.core import is_ratelimited
+from django_ratelimit.core import get_usage, is_ratelimited
 
 from audit.services import RequestMeta
 
@@ -21,8 +21,10 @@ SUBMIT_GROUP = "tickets.submit"
 
 
 def _submit_limited(request, *, increment: bool) -> bool:
-    return is_ratelimited(request, group=SUBMIT_GROUP, key="ip", rate=settings.SERVICE_REQUEST_RATE,
-                          method="POST", increment=increment)
+    usage = get_usage(request, group=SUBMIT_GROUP, key="ip", rate=settings.SERVICE_REQUEST_RATE,
+                      method="POST", increment=increment)
+    # Checked before filing, without counting: the quota is used up once count reaches the limit.
+    return usage is not None and (usage["should_limit"] or usage["count"] >= usage["limit"])
 
 
 def request_start(request):
