@@ -24,7 +24,7 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 var:
-	mkdir -p var/mail var/private var/cache var/celery/queue var/celery/processed
+	mkdir -p var/mail var/private var/cache var/static var/celery/queue var/celery/processed
 
 messages: $(VENV)/.installed
 	$(PY) manage.py compilemessages --ignore=.venv --ignore=var -v 0

@@ -82,6 +82,14 @@ class ServiceRequestAdmin(admin.ModelAdmin):
             return format_html('<strong class="sr-overdue" style="color:#b00">⚠ {} ({})</strong>', stamp, _("overdue"))
         return stamp
 
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        # Only confirmed requests are in the queue, unless the agent filters on a status explicitly.
+        if request.resolver_match and request.resolver_match.url_name.endswith("changelist") \
+                and "status__exact" not in request.GET and "q" not in request.GET:
+            queryset = queryset.exclude(status__in=[Status.AWAITING_EMAIL_CONFIRMATION, Status.EXPIRED])
+        return queryset
+
     def has_add_permission(self, request):
         return False
 

@@ -15,9 +15,8 @@ def evidence_check(upload) -> str:
     """Return the file's real MIME type, or raise ValidationError with a message for the person."""
     if upload.size > settings.EVIDENCE_MAX_BYTES:
         raise ValidationError(
-            _("“%(name)s” is %(size)s; each file must be at most %(max)s."),
-            params={"name": upload.name, "size": filesizeformat(upload.size),
-                    "max": filesizeformat(settings.EVIDENCE_MAX_BYTES)},
+            _("“%(name)s” is larger than %(max)s, the limit for each file."),
+            params={"name": upload.name, "max": filesizeformat(settings.EVIDENCE_MAX_BYTES)},
             code="too_big",
         )
     upload.seek(0)

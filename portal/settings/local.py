@@ -7,3 +7,5 @@ DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = SECRET_KEY or "local-development-only-not-secret"  # noqa: F405
 # The file cache is shared by processes but not atomic: good enough for a demo's rate limit.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003"]
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

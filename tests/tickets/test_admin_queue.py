@@ -113,3 +113,14 @@ def test_staff_without_group_cannot_open_the_queue(client, db):
     TOTPDevice.objects.create(user=nobody, name="x")
     staff_client(client, nobody)
     assert client.get(QUEUE).status_code == 403
+
+
+def test_unconfirmed_requests_are_not_in_the_queue(agent_client):
+    tenant = factories.TenantFactory()
+    factories.ServiceRequestFactory(tenant_on_record=tenant, status="awaiting_email_confirmation",
+                                    reference="SR-WAIT-0001")
+    factories.ServiceRequestFactory(tenant_on_record=tenant, status="new", reference="SR-CONF-0001")
+    page = agent_client.get(QUEUE).content.decode()
+    assert "SR-CONF-0001" in page and "SR-WAIT-0001" not in page
+    explicit = agent_client.get(QUEUE + "?status__exact=awaiting_email_confirmation").content.decode()
+    assert "SR-WAIT-0001" in explicit

@@ -60,7 +60,7 @@ def test_a_file_that_is_not_really_a_pdf_is_refused(client, db, content):
 
 def test_a_file_over_10_mb_is_refused(client, db):
     response = post_form(client, files=[pdf("scan.pdf", size=settings.EVIDENCE_MAX_BYTES + 1)])
-    assert_refused_and_kept(response, "evidence", "“scan.pdf” is 10.0 MB; each file must be at most 10.0 MB.")
+    assert_refused_and_kept(response, "evidence", "“scan.pdf” is larger than 10.0 MB, the limit for each file.")
 
 
 def test_six_files_are_refused(client, db):
