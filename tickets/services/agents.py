@@ -7,7 +7,7 @@ from audit.services import Actor, audit_event_record
 
 from ..models import CheckKind, CheckOutcome, Message, ServiceRequest, Status, VerificationCheck
 from ..notify import to_requester
-from ..selectors import checks_all_passed, staff_role
+from ..selectors import checks_all_passed, latest_checks, staff_role
 from ..workflow import CLOSED, DomainError, lock, transition
 
 
@@ -56,6 +56,16 @@ def service_request_match_tenant(*, service_request: ServiceRequest, tenant, act
     sr.save(update_fields=["tenant"])
     audit_event_record(actor=actor, action="tenant.matched", target=sr, tenant=tenant,
                        before={"tenant": before}, after={"tenant": tenant.pk, "partner_id": tenant.partner_id})
+    if before is not None and before != tenant.pk:
+        # Checks made against the other tenant's record no longer count: they must be made again.
+        latest = latest_checks(sr)
+        for kind in (CheckKind.CALLBACK_ON_RECORD, CheckKind.COMPANY_DETAILS):
+            if kind in latest and latest[kind].outcome == CheckOutcome.PASSED:
+                note = "Tenant changed: to be made again against the new record."
+                VerificationCheck.objects.create(service_request=sr, kind=kind, outcome=CheckOutcome.NOT_POSSIBLE,
+                                                 note=note, agent=actor.user)
+                audit_event_record(actor=actor, action="check.recorded", target=sr, tenant=tenant,
+                                   after={"check": kind, "outcome": CheckOutcome.NOT_POSSIBLE, "note": note})
     if sr.status == Status.VERIFIED and before != tenant.pk:
         # Checks were made against another record: look again.
         transition(sr, Status.IN_REVIEW, actor=actor, role=_role(actor), note="tenant changed")
