@@ -58,8 +58,8 @@ def _entered_new(change, *, actor, note, secrets):
 
 def _entered_in_review(change, *, actor, note, secrets):
     sr = change.service_request
-    if change.before == Status.WAITING_ON_REQUESTER and actor.kind == "requester" and sr.assignee:
-        to_users([sr.assignee], sr, "requester_replied")
+    if change.before == Status.WAITING_ON_REQUESTER and actor.kind == "requester":
+        to_users([sr.assignee] if sr.assignee else support_agents(), sr, "requester_replied")
     elif change.before == Status.NEW:
         to_requester(sr, "status_changed")
 

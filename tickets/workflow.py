@@ -106,6 +106,10 @@ def transition(
         if to == Status.NEW:
             sr.email_confirmed_at = moment
             sr.sla_due_at = moment + _sla()
+        if before == Status.WAITING_ON_REQUESTER and to == Status.IN_REVIEW:
+            # The requester answered: support owes the next answer within a full SLA again.
+            sr.sla_due_at = moment + _sla()
+            sr.sla_alerted_at = None
         if to in CLOSED:
             sr.closed_at = moment
         if to == Status.REJECTED:

@@ -266,3 +266,14 @@ def test_two_supervisors_approving_at_once_elevate_exactly_once(transactional_db
     assert Membership.objects.filter(tenant=sr.tenant, role="global_admin").count() == 1
     assert OutboxMessage.objects.filter(template="elevated_new_admin").count() == 1
     assert AuditEvent.objects.filter(action="status.changed", after__status=Status.ELEVATED).count() == 1
+
+
+def test_approval_rechecks_that_the_user_did_not_become_staff_meanwhile(db, agent, supervisor):
+    sr = proposed_request(agent)
+    factories.UserFactory(email=sr.elevate_email, is_staff=True)
+
+    with pytest.raises(DomainError, match="support staff account"):
+        approve(sr, supervisor)
+    sr.refresh_from_db()
+    assert sr.status == Status.ELEVATION_PROPOSED
+    assert _global_admins(sr) == []

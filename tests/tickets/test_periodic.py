@@ -199,3 +199,23 @@ def test_only_messages_pending_for_long_enough_are_dispatched_again(db, private_
     assert fresh.pk not in dispatched(private_broker)
     assert OutboxMessage.objects.get(pk=stuck.pk).status == OutboxMessage.Status.PENDING, \
         "the worker, not the dispatcher, marks it sent"
+
+
+def test_a_requester_answer_restarts_the_sla_and_its_alert(db, agent, supervisor, settings):
+    from datetime import timedelta
+
+    from portal.clock import travel
+    from tests.conftest import actor
+    from tickets import services
+    from tickets.models import ServiceRequest
+
+    tenant = factories.TenantFactory()
+    sr = factories.ServiceRequestFactory(tenant_on_record=tenant, tenant=tenant, status="in_review",
+                                         sla_due_at=now() + timedelta(hours=1))
+    services.service_request_ask_information(service_request=sr, actor=actor(agent), body="Send your ID")
+    with travel(settings.SERVICE_REQUEST_SLA * 2):
+        services.service_request_requester_reply(service_request=sr, body="Here it is")
+        sr = ServiceRequest.objects.get(pk=sr.pk)
+        assert sr.status == "in_review"
+        assert sr.sla_due_at > now() + settings.SERVICE_REQUEST_SLA - timedelta(minutes=1)
+        assert services.service_requests_alert_overdue() == 0

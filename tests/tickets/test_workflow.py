@@ -439,3 +439,13 @@ def test_checks_made_against_another_tenant_must_be_made_again(db, agent):
     calls = AuditEvent.objects.filter(action="check.recorded", after__check=CheckKind.CALLBACK_ON_RECORD,
                                       after__outcome=CheckOutcome.PASSED)
     assert [e.after["phone_called"] for e in calls.order_by("pk")] == [wrong.phone_on_record, right.phone_on_record]
+
+
+def test_a_reply_on_an_unassigned_request_reaches_the_agents(db, agent):
+    tenant = factories.TenantFactory()
+    sr = factories.ServiceRequestFactory(tenant_on_record=tenant, status="in_review")
+    services.service_request_ask_information(service_request=sr, actor=actor(agent), body="Which office?")
+    sr.assignee = None
+    sr.save(update_fields=["assignee"])
+    services.service_request_requester_reply(service_request=sr, body="Paris")
+    assert OutboxMessage.objects.filter(template="requester_replied", to_email=agent.email).exists()

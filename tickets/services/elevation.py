@@ -69,6 +69,11 @@ def elevation_approve(*, service_request: ServiceRequest, actor: Actor) -> Eleva
             raise DomainError(_("Two people are needed: someone other than the proposer must approve."))
         tenant = sr.tenant
         user = account_selectors.user_by_email(elevation.email)
+        # Re-check what was true at proposal time: things may have changed since.
+        if not account_selectors.tenant_owns_email(tenant, elevation.email):
+            raise DomainError(_("%(email)s is no longer on a verified domain of this tenant.") % {"email": elevation.email})
+        if user is not None and user.is_staff:
+            raise DomainError(_("A support staff account cannot be made a tenant's global admin."))
         secrets = {}
         if user is None:
             user = user_create_inactive(actor=actor, email=elevation.email, full_name=elevation.full_name,

@@ -12,6 +12,7 @@ from .. import tokens
 from ..evidence import evidence_check, sha256_of
 from ..models import CheckKind, CheckOutcome, Evidence, Message, ServiceRequest, Status, VerificationCheck
 from ..notify import to_users
+from ..selectors import support_agents
 from ..workflow import CLOSED, REQUESTER, DomainError, transition
 
 
@@ -143,8 +144,8 @@ def service_request_requester_reply(*, service_request: ServiceRequest, body: st
         audit_event_record(actor=actor, action="message.requester", target=sr, after={"attachments": len(uploads)})
         if sr.status == Status.WAITING_ON_REQUESTER:
             transition(sr, Status.IN_REVIEW, actor=actor, role=REQUESTER)
-        elif sr.assignee:
-            to_users([sr.assignee], sr, "requester_replied")
+        else:
+            to_users([sr.assignee] if sr.assignee else support_agents(), sr, "requester_replied")
     return message
 
 
