@@ -45,6 +45,17 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("staff status"), default=False)
     date_joined = models.DateTimeField(_("date joined"), default=now)
 
+    # Recovery and sign-in protection.
+    alternate_email = models.EmailField(_("alternate email for recovery"), blank=True)
+    alternate_phone = models.CharField(_("alternate phone for recovery"), max_length=40, blank=True)
+    failed_login_count = models.PositiveIntegerField(_("failed sign-ins in a row"), default=0)
+    locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
+    must_change_password = models.BooleanField(_("must change password at next sign-in"), default=False)
+    frozen_at = models.DateTimeField(
+        _("frozen"), null=True, blank=True,
+        help_text=_("Set when the owner reports a change they did not make; an admin must unfreeze."),
+    )
+
     objects = UserManager()
 
     USERNAME_FIELD = "email"
@@ -128,3 +139,20 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user.email} — {self.get_role_display()} @ {self.tenant.primary_domain}"
+
+
+class UserSession(models.Model):
+    """A signed-in session of a user, so that "sign out everywhere else" can end the others."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(default=now)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+
+    def __str__(self):
+        return f"{self.user.email} {self.created_at:%Y-%m-%d %H:%M}"

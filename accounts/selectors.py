@@ -49,3 +49,12 @@ def is_global_admin_on_record(tenant: Tenant, email: str) -> bool:
     return Membership.objects.filter(
         tenant=tenant, role=Membership.Role.GLOBAL_ADMIN, user__email__iexact=email.strip()
     ).exists()
+
+
+def recent_signins(user: User, limit: int = 10):
+    from audit.models import AuditEvent
+
+    return AuditEvent.objects.filter(
+        target_type=user._meta.label_lower, target_id=str(user.pk),
+        action__in=["signin.succeeded", "signin.failed", "account.locked"],
+    ).order_by("-created_at")[:limit]

@@ -1,13 +1,17 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from .views import passwords, security, signin
 
 app_name = "accounts"
 
 urlpatterns = [
-    path("login/", views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("account/set-password/<uidb64>/<token>/", views.SetPasswordView.as_view(), name="set_password"),
-    path("account/set-password/done/", views.SetPasswordDoneView.as_view(), name="set_password_done"),
+    path("login/", signin.signin, name="login"),
+    path("login/verify/", signin.signin_verify, name="signin_verify"),
+    path("login/enrol/", signin.signin_enrol, name="signin_enrol"),
+    path("login/backup-codes/", signin.backup_codes, name="backup_codes"),
+    path("logout/", signin.signout, name="logout"),
+    path("account/security/", security.security, name="security"),
+    path("account/security/authenticator/", security.security_enrol, name="security_enrol"),
+    path("account/set-password/<uidb64>/<token>/", passwords.SetPasswordView.as_view(), name="set_password"),
+    path("account/set-password/done/", passwords.SetPasswordDoneView.as_view(), name="set_password_done"),
 ]

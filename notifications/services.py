@@ -43,8 +43,8 @@ def outbox_dispatch(*, message_id: int) -> bool:
 
     try:
         outbox_deliver.apply_async(args=[message_id], retry=False)
-    except Exception:  # kombu raises several unrelated types when the broker is away
-        logger.warning("broker unavailable, outbox message %s stays pending", message_id, exc_info=True)
+    except Exception as exc:  # kombu raises several unrelated types when the broker is away
+        logger.warning("broker unavailable (%r): outbox message %s stays pending", exc, message_id)
         return False
     return True
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("captcha/", include("captcha.urls")),
     path("admin/", admin.site.urls),
     path("requests/", include("tickets.urls")),
+    path("console/", include("accounts.console_urls")),
     path("", include("accounts.urls")),
     path("", views.home, name="home"),
 ]

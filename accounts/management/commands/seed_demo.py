@@ -23,6 +23,11 @@ STAFF = [
      ["super-backup-01", "super-backup-02", "super-backup-03"]),
 ]
 
+# Tenant admins who sign in at /login/ with a second factor.
+TENANT_ADMIN_DEVICES = {
+    "alice@contoso.example": ("5a5b5c5d5e5f606162636465666768696a6b6c6d", ["alice-backup-01", "alice-backup-02"]),
+}
+
 TENANTS = [
     {"legal_name": "Contoso Ltd", "partner_id": "P-100200", "primary_domain": "contoso.example", "country": "GB",
      "postal_address": "1 Market Street\nLondon EC1A 1AA", "phone_on_record": "+44 20 7946 0001",
@@ -65,6 +70,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             staff = self._staff()
             self._tenants()
+            self._tenant_admin_devices()
             self._requests(staff)
         self._print(staff)
 
@@ -83,6 +89,14 @@ class Command(BaseCommand):
                 StaticToken.objects.get_or_create(device=static, token=token)
             out[email] = user
         return out
+
+    def _tenant_admin_devices(self):
+        for email, (key, backups) in TENANT_ADMIN_DEVICES.items():
+            user = User.objects.get(email=email)
+            TOTPDevice.objects.update_or_create(user=user, name="authenticator app", defaults={"key": key, "confirmed": True})
+            static, _ = StaticDevice.objects.get_or_create(user=user, name="backup codes")
+            for token in backups:
+                StaticToken.objects.get_or_create(device=static, token=token)
 
     def _tenants(self):
         for spec in TENANTS:
@@ -153,6 +167,12 @@ class Command(BaseCommand):
             w(f"  {group[:-1]}: {email}")
             w(f"     TOTP (add to an authenticator app): {device.config_url}")
             w(f"     or a backup token (single use): {', '.join(backups)}")
-        w("  Tenant users: alice@contoso.example (global admin), claire@fabrikam.example, luc@fabrikam.example")
+        w(f"  Tenant console: {site}/login/ then {site}/console/")
+        for email, (_key, backups) in TENANT_ADMIN_DEVICES.items():
+            device = TOTPDevice.objects.get(user__email=email, name="authenticator app")
+            w(f"  Tenant global admin: {email}")
+            w(f"     TOTP: {device.config_url}")
+            w(f"     or a backup code (single use): {', '.join(backups)}")
+        w("  Tenant users: bob@contoso.example (member, self-service reset on), claire@fabrikam.example")
         w("  Fabrikam SARL has no active global admin: file a request for fabrikam.example to try the path.")
         w("")

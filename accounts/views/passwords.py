@@ -1,13 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import reverse_lazy
 
-from .forms import EmailAuthenticationForm, InitialPasswordForm
-
-
-class LoginView(auth_views.LoginView):
-    template_name = "accounts/login.html"
-    authentication_form = EmailAuthenticationForm
-    redirect_authenticated_user = True
+from ..forms import InitialPasswordForm
 
 
 class SetPasswordView(auth_views.PasswordResetConfirmView):

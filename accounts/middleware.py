@@ -1,0 +1,35 @@
+"""Staff and admin sessions end after 30 minutes idle and 12 hours in all."""
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+
+from portal.clock import now
+
+from . import policy
+
+IDLE_LIMIT = timedelta(minutes=30)
+ABSOLUTE_LIMIT = timedelta(hours=12)
+
+
+class PrivilegedSessionTimeoutMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and policy.requires_second_factor(user):
+            moment = now().timestamp()
+            started = request.session.get("auth_at", moment)
+            last = request.session.get("last_seen", moment)
+            if moment - last > IDLE_LIMIT.total_seconds() or moment - started > ABSOLUTE_LIMIT.total_seconds():
+                logout(request)
+                messages.info(request, _("Your session has ended; please sign in again."))
+                login_url = "/admin/login/" if request.path.startswith("/admin/") else "/login/"
+                return redirect(f"{login_url}?next={request.path}")
+            request.session["auth_at"] = started
+            request.session["last_seen"] = moment
+        return self.get_response(request)

@@ -1,0 +1,32 @@
+"""Password length rule after NIST SP 800-63B rev. 4: no composition rules, long passphrases welcome."""
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from .policy import MIN_LENGTH_SINGLE_FACTOR, minimum_password_length
+
+MAX_LENGTH = 256  # far above the 64 characters NIST asks us to allow
+
+
+class NistLengthValidator:
+    """At least 15 characters for password-only accounts, 12 with a second factor; at most 256."""
+
+    def validate(self, password, user=None):
+        minimum = minimum_password_length(user) if user is not None else MIN_LENGTH_SINGLE_FACTOR
+        if len(password) < minimum:
+            raise ValidationError(
+                ngettext(
+                    "This password is too short: use at least %(min)d character. A few unrelated words work well.",
+                    "This password is too short: use at least %(min)d characters. A few unrelated words work well.",
+                    minimum,
+                ),
+                code="password_too_short", params={"min": minimum},
+            )
+        if len(password) > MAX_LENGTH:
+            raise ValidationError(_("This password is longer than %(max)d characters."),
+                                  code="password_too_long", params={"max": MAX_LENGTH})
+
+    def get_help_text(self):
+        return _("Use at least 15 characters (12 if you sign in with a second factor). Spaces and any "
+                 "characters are allowed; there are no other rules, but common or leaked passwords are refused.")

@@ -1,0 +1,202 @@
+"""What a tenant's admins do in the console. Every action is checked here, audited and notified.
+
+Rules: only a global admin makes or removes a global admin; a user admin manages members only;
+the last active global admin can be neither demoted nor deactivated; an admin never chooses a
+user's password.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from audit.services import Actor, audit_event_record
+from notifications.services import outbox_enqueue
+
+from .. import selectors
+from ..models import Membership, Tenant, User
+from .roles import membership_set_role
+from .sessions import sessions_end_others
+
+GLOBAL = Membership.Role.GLOBAL_ADMIN
+ADMIN_ROLES = (Membership.Role.GLOBAL_ADMIN, Membership.Role.USER_ADMIN)
+
+
+class ConsoleError(Exception):
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+def admin_role(user: User, tenant: Tenant) -> str | None:
+    """The acting user's admin role in ``tenant``, or None."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    return Membership.objects.filter(user=user, tenant=tenant, role__in=ADMIN_ROLES).values_list("role", flat=True).first()
+
+
+def _require_admin(actor: Actor, tenant: Tenant) -> str:
+    role = admin_role(actor.user, tenant)
+    if role is None:
+        raise PermissionDenied
+    return role
+
+
+def _membership(tenant: Tenant, user: User) -> Membership:
+    membership = Membership.objects.select_for_update().filter(tenant=tenant, user=user).first()
+    if membership is None:
+        raise PermissionDenied  # never act on another tenant's user
+    return membership
+
+
+def _may_manage(actor_role: str, target: Membership) -> None:
+    if actor_role != GLOBAL and target.role in ADMIN_ROLES:
+        raise ConsoleError(_("Only a global admin can manage admins."))
+
+
+def _guard_last_global_admin(tenant: Tenant, target: Membership) -> None:
+    if target.role == GLOBAL and target.user.is_active:
+        others = selectors.tenant_active_global_admins(tenant).exclude(pk=target.user_id)
+        if not others.exists():
+            raise ConsoleError(_("This is the last active global admin: make someone else global admin first."))
+
+
+def _tell_admins(tenant: Tenant, *, template: str, context: dict, exclude=()) -> None:
+    for admin in selectors.tenant_admins(tenant).exclude(pk__in=[u.pk for u in exclude]):
+        outbox_enqueue(template=template, to_email=admin.email, language=admin.preferred_language,
+                       context={**context, "tenant": tenant.legal_name}, target=tenant)
+
+
+def _tell_user(user: User, *, template: str, context: dict, secrets_=None, tenant=None) -> None:
+    outbox_enqueue(template=template, to_email=user.email, language=user.preferred_language,
+                   context={**context, "tenant": tenant.legal_name if tenant else ""}, secrets=secrets_, target=user)
+
+
+def _password_link(user: User) -> str:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    return settings.SITE_URL + reverse("accounts:set_password", args=[uid, default_token_generator.make_token(user)])
+
+
+@transaction.atomic
+def console_set_role(*, actor: Actor, tenant: Tenant, user: User, role: str) -> Membership:
+    actor_role = _require_admin(actor, tenant)
+    target = _membership(tenant, user)
+    if role not in Membership.Role.values:
+        raise ConsoleError(_("Unknown role."))
+    if target.role == role:
+        return target
+    if actor_role != GLOBAL and (role in ADMIN_ROLES or target.role in ADMIN_ROLES):
+        raise ConsoleError(_("Only a global admin can make or remove admins."))
+    if target.role == GLOBAL:
+        _guard_last_global_admin(tenant, target)
+    before = target.role
+    membership = membership_set_role(actor=actor, user=user, tenant=tenant, role=role, reason="console")
+    context = {"user_email": user.email, "before": before, "after": role, "by": actor.user.email}
+    _tell_user(user, template="role_changed", context=context, tenant=tenant)
+    _tell_admins(tenant, template="role_changed_admins", context=context, exclude=[user, actor.user])
+    return membership
+
+
+@transaction.atomic
+def console_deactivate(*, actor: Actor, tenant: Tenant, user: User) -> User:
+    actor_role = _require_admin(actor, tenant)
+    target = _membership(tenant, user)
+    _may_manage(actor_role, target)
+    if user.pk == actor.user.pk:
+        raise ConsoleError(_("You cannot deactivate your own account."))
+    _guard_last_global_admin(tenant, target)
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    sessions_end_others(user=user, keep_session_key=None)
+    audit_event_record(actor=actor, action="user.deactivated", target=user, tenant=tenant)
+    _tell_admins(tenant, template="user_deactivated", context={"user_email": user.email, "by": actor.user.email},
+                 exclude=[actor.user])
+    user.refresh_from_db()
+    return user
+
+
+@transaction.atomic
+def console_reset_password(*, actor: Actor, tenant: Tenant, user: User, mode: str) -> str | None:
+    """Send a reset link (``mode="link"``) or set a system-generated temporary password (returned once).
+
+    The temporary password must be changed at next sign-in. Ends the user's sessions; writes
+    ``password.reset_by_admin``; tells the user (and their alternate address).
+    """
+    actor_role = _require_admin(actor, tenant)
+    target = _membership(tenant, user)
+    _may_manage(actor_role, target)
+    temporary = None
+    if mode == "temporary":
+        temporary = "-".join(secrets.token_urlsafe(4).replace("_", "x").replace("-", "y") for _ in range(4))
+        user.set_password(temporary)
+        user.must_change_password = True
+        user.save(update_fields=["password", "must_change_password"])
+        _tell_user(user, template="password_reset_by_admin", context={"mode": mode, "by": actor.user.email},
+                   tenant=tenant)
+    else:
+        _tell_user(user, template="password_reset_by_admin", context={"mode": "link", "by": actor.user.email},
+                   secrets_={"reset_url": _password_link(user)}, tenant=tenant)
+    sessions_end_others(user=user, keep_session_key=None)
+    audit_event_record(actor=actor, action="password.reset_by_admin", target=user, tenant=tenant, after={"mode": mode})
+    return temporary
+
+
+@transaction.atomic
+def console_require_reenrolment(*, actor: Actor, tenant: Tenant, user: User) -> None:
+    actor_role = _require_admin(actor, tenant)
+    target = _membership(tenant, user)
+    _may_manage(actor_role, target)
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    sessions_end_others(user=user, keep_session_key=None)
+    audit_event_record(actor=actor, action="second_factor.reset_by_admin", target=user, tenant=tenant)
+    _tell_user(user, template="second_factor_reset", context={"by": actor.user.email}, tenant=tenant)
+
+
+@transaction.atomic
+def console_invite(*, actor: Actor, tenant: Tenant, email: str, full_name: str) -> User:
+    """Invite a member: a new inactive user on a verified domain, with a single-use, expiring link."""
+    _require_admin(actor, tenant)
+    email = email.strip().lower()
+    if not selectors.tenant_owns_email(tenant, email):
+        raise ConsoleError(_("%(email)s is not on a verified domain of %(tenant)s.")
+                           % {"email": email, "tenant": tenant.legal_name})
+    if selectors.user_by_email(email) is not None:
+        raise ConsoleError(_("An account with this email already exists."))
+    user = User.objects.create_user(email=email, password=None, full_name=full_name, is_active=False)
+    membership_set_role(actor=actor, user=user, tenant=tenant, role=Membership.Role.MEMBER, reason="invitation")
+    audit_event_record(actor=actor, action="user.invited", target=user, tenant=tenant)
+    _tell_user(user, template="invitation", context={"by": actor.user.email}, secrets_={"reset_url": _password_link(user)},
+               tenant=tenant)
+    return user
+
+
+@transaction.atomic
+def console_update_settings(*, actor: Actor, tenant: Tenant, self_service_reset_enabled: bool,
+                            phone_on_record: str) -> Tenant:
+    """Self-service reset on/off (global admins) and the phone on record (told to every admin)."""
+    actor_role = _require_admin(actor, tenant)
+    if actor_role != GLOBAL:
+        raise ConsoleError(_("Only a global admin can change the tenant's settings."))
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    before = {"self_service_reset_enabled": tenant.self_service_reset_enabled, "phone_on_record": tenant.phone_on_record}
+    tenant.self_service_reset_enabled = self_service_reset_enabled
+    tenant.phone_on_record = phone_on_record.strip()
+    tenant.save(update_fields=["self_service_reset_enabled", "phone_on_record"])
+    after = {"self_service_reset_enabled": tenant.self_service_reset_enabled, "phone_on_record": tenant.phone_on_record}
+    if before != after:
+        audit_event_record(actor=actor, action="tenant.settings_changed", target=tenant, tenant=tenant,
+                           before=before, after=after)
+    if before["phone_on_record"] != tenant.phone_on_record:
+        # Support calls this number back to verify requests: every admin must know it changed.
+        _tell_admins(tenant, template="phone_changed", context={"before": before["phone_on_record"],
+                                                                "after": tenant.phone_on_record,
+                                                                "by": actor.user.email})
+    return tenant

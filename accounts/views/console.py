@@ -1,0 +1,183 @@
+"""The tenant console (/console/): for the tenant's global admins and user admins only."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from audit.models import AuditEvent
+from audit.services import Actor, RequestMeta
+
+from ..console_forms import InviteForm, ResetPasswordForm, RoleForm, SettingsForm
+from ..models import Membership, Tenant, User
+from ..services import console as console_services
+
+
+def tenant_admin(view):
+    """Resolve the tenant; 403 for anyone who is not its admin (other tenants' admins included)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, tenant_id, *args, **kwargs):
+        if not request.user.is_verified():
+            return redirect("accounts:login")
+        tenant = Tenant.objects.filter(pk=tenant_id).first()
+        role = console_services.admin_role(request.user, tenant) if tenant else None
+        if role is None:
+            raise PermissionDenied
+        request.tenant, request.tenant_role = tenant, role
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _actor(request):
+    return Actor(kind="user", user=request.user, meta=RequestMeta.from_request(request))
+
+
+def _member(request, user_id) -> User:
+    return get_object_or_404(User, pk=user_id, memberships__tenant=request.tenant)
+
+
+def _ctx(request, **extra):
+    return {"tenant": request.tenant, "tenant_role": request.tenant_role, **extra}
+
+
+@login_required
+def home(request):
+    tenants = Tenant.objects.filter(memberships__user=request.user,
+                                    memberships__role__in=console_services.ADMIN_ROLES).distinct()
+    if len(tenants) == 1:
+        return redirect("console:dashboard", tenant_id=tenants[0].pk)
+    if not tenants:
+        raise PermissionDenied
+    return render(request, "accounts/console/choose_tenant.html", {"tenants": tenants})
+
+
+@tenant_admin
+def dashboard(request):
+    tenant = request.tenant
+    admins = Membership.objects.filter(tenant=tenant, role__in=console_services.ADMIN_ROLES).select_related("user")
+    return render(request, "accounts/console/dashboard.html", _ctx(request, admins=admins))
+
+
+@tenant_admin
+def users(request):
+    q = request.GET.get("q", "").strip()
+    memberships = Membership.objects.filter(tenant=request.tenant).select_related("user").order_by("user__email")
+    if q:
+        memberships = memberships.filter(Q(user__email__icontains=q) | Q(user__full_name__icontains=q))
+    page = Paginator(memberships, 25).get_page(request.GET.get("page"))
+    return render(request, "accounts/console/users.html", _ctx(request, page=page, q=q, role_form=RoleForm(),
+                                                       reset_form=ResetPasswordForm()))
+
+
+def _run(request, action):
+    try:
+        return action()
+    except console_services.ConsoleError as exc:
+        messages.error(request, exc.message)
+    return None
+
+
+@require_POST
+@tenant_admin
+def user_role(request, user_id):
+    user = _member(request, user_id)
+    form = RoleForm(request.POST)
+    if form.is_valid() and _run(request, lambda: console_services.console_set_role(
+            actor=_actor(request), tenant=request.tenant, user=user, role=form.cleaned_data["role"])):
+        messages.success(request, _("Role changed for %(email)s.") % {"email": user.email})
+    return redirect("console:users", tenant_id=request.tenant.pk)
+
+
+@require_POST
+@tenant_admin
+def user_deactivate(request, user_id):
+    user = _member(request, user_id)
+    if _run(request, lambda: console_services.console_deactivate(actor=_actor(request), tenant=request.tenant,
+                                                                 user=user)):
+        messages.success(request, _("%(email)s is deactivated.") % {"email": user.email})
+    return redirect("console:users", tenant_id=request.tenant.pk)
+
+
+@require_POST
+@tenant_admin
+def user_reset_password(request, user_id):
+    user = _member(request, user_id)
+    form = ResetPasswordForm(request.POST)
+    if not form.is_valid():
+        return redirect("console:users", tenant_id=request.tenant.pk)
+    result = _run(request, lambda: console_services.console_reset_password(
+        actor=_actor(request), tenant=request.tenant, user=user, mode=form.cleaned_data["mode"]) or "sent")
+    if result == "sent":
+        messages.success(request, _("A reset link was emailed to %(email)s.") % {"email": user.email})
+    elif result:
+        # Shown once, never stored in clear.
+        return render(request, "accounts/console/temporary_password.html", _ctx(request, member=user, password=result))
+    return redirect("console:users", tenant_id=request.tenant.pk)
+
+
+@require_POST
+@tenant_admin
+def user_reenrol(request, user_id):
+    user = _member(request, user_id)
+    if _run(request, lambda: console_services.console_require_reenrolment(
+            actor=_actor(request), tenant=request.tenant, user=user) or True):
+        messages.success(request, _("%(email)s must set up a second factor at next sign-in.") % {"email": user.email})
+    return redirect("console:users", tenant_id=request.tenant.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_admin
+def invite(request):
+    form = InviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = console_services.console_invite(actor=_actor(request), tenant=request.tenant, **form.cleaned_data)
+        except console_services.ConsoleError as exc:
+            form.add_error("email", exc.message)
+        else:
+            messages.success(request, _("An invitation was emailed to %(email)s.") % {"email": user.email})
+            return redirect("console:users", tenant_id=request.tenant.pk)
+    return render(request, "accounts/console/invite.html", _ctx(request, form=form))
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_admin
+def tenant_settings(request):
+    tenant = request.tenant
+    form = SettingsForm(request.POST or None, initial={
+        "self_service_reset_enabled": tenant.self_service_reset_enabled, "phone_on_record": tenant.phone_on_record})
+    if request.method == "POST" and form.is_valid():
+        try:
+            console_services.console_update_settings(actor=_actor(request), tenant=tenant, **form.cleaned_data)
+        except console_services.ConsoleError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Settings saved."))
+            return redirect("console:settings", tenant_id=tenant.pk)
+    return render(request, "accounts/console/settings.html", _ctx(request, form=form))
+
+
+@tenant_admin
+def service_requests(request):
+    requests_ = request.tenant.service_requests.order_by("-created_at")
+    return render(request, "accounts/console/service_requests.html", _ctx(request, service_requests=requests_))
+
+
+@tenant_admin
+def audit_log(request):
+    events = AuditEvent.objects.filter(tenant=request.tenant).select_related("actor")
+    action = request.GET.get("action", "")
+    if action:
+        events = events.filter(action=action)
+    actions = AuditEvent.objects.filter(tenant=request.tenant).values_list("action", flat=True).distinct().order_by("action")
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    return render(request, "accounts/console/audit.html", _ctx(request, page=page, actions=actions, action=action))
