@@ -56,6 +56,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text=_("Set when the owner reports a change they did not make; an admin must unfreeze."),
     )
 
+    reset_failed_codes = models.PositiveIntegerField(_("wrong reset codes in a row"), default=0)
+    reset_blocked_until = models.DateTimeField(_("self-service reset blocked until"), null=True, blank=True)
+
     objects = UserManager()
 
     USERNAME_FIELD = "email"
@@ -156,3 +159,39 @@ class UserSession(models.Model):
 
     def __str__(self):
         return f"{self.user.email} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class PasswordResetSession(models.Model):
+    """One self-service reset attempt, 15 minutes long. Exists even for unknown user IDs."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    email = models.EmailField()
+    created_at = models.DateTimeField(default=now)
+    expires_at = models.DateTimeField()
+    code_hash = models.CharField(max_length=64, blank=True)
+    code_expires_at = models.DateTimeField(null=True, blank=True)
+    codes_sent = models.PositiveIntegerField(default=0)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    admins_told_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("password reset session")
+        verbose_name_plural = _("password reset sessions")
+
+    def __str__(self):
+        return f"{self.email} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class AccountFreezeLink(models.Model):
+    """The "this wasn't me" link sent after a password reset: single use, freezes the account."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.user.email} {self.created_at:%Y-%m-%d}"

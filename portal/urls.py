@@ -15,6 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("requests/", include("tickets.urls")),
     path("console/", include("accounts.console_urls")),
+    path("password-reset/", include("accounts.reset_urls")),
     path("", include("accounts.urls")),
     path("", views.home, name="home"),
 ]

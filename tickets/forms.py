@@ -2,7 +2,7 @@
 
 import re
 
-from captcha.fields import CaptchaField
+from accounts.reset_forms import audio_captcha_field
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Fieldset, Layout, Submit
 from django import forms
@@ -61,7 +61,7 @@ class ServiceRequestForm(forms.ModelForm):
                 "phone number on record and contacting its current administrators."),
         required=True,
     )
-    captcha = CaptchaField(label=_("Type the characters in the image"))
+    captcha = audio_captcha_field(_("Type the characters in the image, or those you hear"))
 
     class Meta:
         model = ServiceRequest
@@ -146,4 +146,4 @@ class TrackingLinkForm(forms.Form):
     reference = forms.CharField(label=_("Request reference"), max_length=16,
                                 help_text=_("Like SR-7K3Q-9XMD, from your confirmation email."))
     email = forms.EmailField(label=_("Your work email"))
-    captcha = CaptchaField(label=_("Type the characters in the image"))
+    captcha = audio_captcha_field(_("Type the characters in the image, or those you hear"))

@@ -18,6 +18,7 @@ from .models import Category
 from .workflow import OPEN, DomainError
 
 SUBMIT_GROUP = "tickets.submit"
+PREFILL = ("company_legal_name", "company_domain", "company_country", "requester_email")
 
 
 def _submit_limited(request, *, increment: bool) -> bool:
@@ -49,7 +50,9 @@ def request_new(request, category):
             request.session["submitted_reference"] = sr.reference
             return redirect("tickets:submitted")
     else:
-        form = ServiceRequestForm(category=category)
+        # The password-reset page links here with the company's details filled in.
+        prefill = {k: request.GET[k][:200] for k in PREFILL if request.GET.get(k)}
+        form = ServiceRequestForm(category=category, initial=prefill)
     had_files = request.method == "POST" and bool(request.FILES.getlist("evidence"))
     return render(request, "tickets/request_form.html", {
         "form": form, "category": Category(category), "reupload": had_files and not form.is_valid(),

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -71,6 +72,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# Widgets may use the project's templates (the CAPTCHA widget with its audio alternative).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
@@ -162,7 +166,7 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 CAPTCHA_LENGTH = 6
 CAPTCHA_TIMEOUT = 15  # minutes
-CAPTCHA_CHALLENGE_FUNCT = "captcha.helpers.random_char_challenge"
+CAPTCHA_CHALLENGE_FUNCT = "accounts.captcha_audio.challenge"
 
 OTP_TOTP_ISSUER = "Escalation portal"
 OTP_TOTP_THROTTLE_FACTOR = 1

@@ -1,0 +1,242 @@
+"""Self-service password reset, after the seed page and Entra's published behaviour.
+
+- Nothing says whether an account exists: a reset session is made for any user ID once the
+  CAPTCHA is passed, and every page after it is the same for a missing and an existing account.
+  Only the organisation's policy (by email domain) may change the page.
+- Codes go to the user's alternate email, last 5 minutes and work once; 5 wrong codes block
+  reset for 24 hours; more than 10 code emails in 10 minutes are refused; a session lasts 15 minutes.
+- A user with an authenticator must give its code too; admins always need two methods.
+- Success ends every session, never signs the user in, and tells the user and the other admins,
+  with a "this wasn't me" link that freezes the account.
+"""
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from audit.services import Actor, audit_event_record
+from notifications.models import OutboxMessage
+from notifications.services import outbox_enqueue
+from portal.clock import now
+from tickets import tokens
+
+from .. import policy, selectors
+from ..models import AccountFreezeLink, Membership, PasswordResetSession, Tenant, User
+from .security import user_addresses
+from .sessions import sessions_end_others
+
+SESSION_LIFETIME = timedelta(minutes=15)
+CODE_LIFETIME = timedelta(minutes=5)
+MAX_WRONG_CODES = 5
+BLOCK_PERIOD = timedelta(hours=24)
+MAX_CODES_PER_WINDOW = 10
+CODE_WINDOW = timedelta(minutes=10)
+FREEZE_LINK_LIFETIME = timedelta(days=7)
+
+
+class ResetError(Exception):
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+WRONG_CODE = _("The code is not right or has expired. Check your alternate email for the latest code.")
+EXPIRED = _("This reset has expired: start again.")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the organisation of an email domain allows. Public: depends on the domain, not the account."""
+
+    tenant: Tenant | None
+    self_service: bool
+    has_global_admin: bool
+
+
+def reset_policy_for(email: str) -> Policy:
+    tenant = selectors.tenant_for_domain(selectors.email_domain(email))
+    if tenant is None:
+        return Policy(None, True, True)
+    return Policy(tenant, tenant.self_service_reset_enabled, selectors.tenant_active_global_admins(tenant).exists())
+
+
+def _eligible_user(email: str) -> User | None:
+    user = User.objects.filter(email__iexact=email.strip(), is_active=True, frozen_at__isnull=True).first()
+    if user is None or user.is_staff:
+        return None  # staff recover through their supervisor, never by self-service
+    return user
+
+
+@transaction.atomic
+def reset_start(*, email: str, meta) -> tuple[PasswordResetSession, str]:
+    """Open a 15-minute reset session for ``email`` (known or not). Returns it and its raw token."""
+    raw, digest = tokens.new_token()
+    moment = now()
+    session = PasswordResetSession.objects.create(
+        token_hash=digest, user=_eligible_user(email), email=email.strip().lower(),
+        created_at=moment, expires_at=moment + SESSION_LIFETIME,
+    )
+    return session, raw
+
+
+def reset_session_for(raw_token: str | None) -> PasswordResetSession | None:
+    if not raw_token:
+        return None
+    session = PasswordResetSession.objects.select_related("user").filter(token_hash=tokens.digest(raw_token)).first()
+    if session is None or session.completed_at or now() > session.expires_at:
+        return None
+    return session
+
+
+@transaction.atomic
+def reset_tell_admins(*, session: PasswordResetSession, policy_: Policy, meta) -> None:
+    """Policy off: the user's admins hear that they asked (once per session, only for a real account)."""
+    session = PasswordResetSession.objects.select_for_update().get(pk=session.pk)
+    if session.admins_told_at or session.user is None or policy_.tenant is None:
+        return
+    if not Membership.objects.filter(user=session.user, tenant=policy_.tenant).exists():
+        return
+    session.admins_told_at = now()
+    session.save(update_fields=["admins_told_at"])
+    for admin in selectors.tenant_admins(policy_.tenant).exclude(pk=session.user.pk):
+        outbox_enqueue(template="reset_requested_admins", to_email=admin.email, language=admin.preferred_language,
+                       context={"user_email": session.user.email, "tenant": policy_.tenant.legal_name,
+                                "console_url": settings.SITE_URL + reverse("console:users", args=[policy_.tenant.pk])},
+                       target=session.user)
+    audit_event_record(actor=Actor(kind="anonymous", label="self-service reset", meta=meta),
+                       action="password.reset_requested", target=session.user, tenant=policy_.tenant)
+
+
+def _blocked(user: User | None) -> bool:
+    return bool(user and user.reset_blocked_until and user.reset_blocked_until > now())
+
+
+@transaction.atomic
+def reset_send_code(*, session: PasswordResetSession, meta) -> None:
+    """Email a new 6-digit code to the alternate email, if the account can reset. Silent otherwise."""
+    session = PasswordResetSession.objects.select_for_update().select_related("user").get(pk=session.pk)
+    user = session.user
+    if user is None or not user.alternate_email or _blocked(user):
+        return
+    if not reset_policy_for(user.email).self_service:
+        return
+    sent_recently = OutboxMessage.objects.filter(
+        template="reset_code", target_type=user._meta.label_lower, target_id=str(user.pk),
+        created_at__gte=now() - CODE_WINDOW,
+    ).count()
+    if sent_recently >= MAX_CODES_PER_WINDOW:
+        # Silent, like every other "no code" case, so that the page does not reveal the account.
+        return
+    code = f"{secrets.randbelow(10**6):06d}"
+    session.code_hash = tokens.digest(code)
+    session.code_expires_at = now() + CODE_LIFETIME
+    session.codes_sent += 1
+    session.save(update_fields=["code_hash", "code_expires_at", "codes_sent"])
+    outbox_enqueue(template="reset_code", to_email=user.alternate_email, language=user.preferred_language,
+                   context={"minutes": 5}, secrets={"code": code}, target=user)
+
+
+def methods_required(user: User | None) -> list[str]:
+    """Which proofs this account must give: the emailed code, plus the authenticator if it has one."""
+    if user is None:
+        return ["email"]
+    has_totp = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return ["email", "totp"] if has_totp or policy.requires_second_factor(user) else ["email"]
+
+
+@transaction.atomic
+def reset_verify(*, session: PasswordResetSession, code: str, token: str, meta) -> PasswordResetSession:
+    """Check the emailed code (and authenticator code where needed). Wrong codes count toward the block."""
+    session = PasswordResetSession.objects.select_for_update().select_related("user").get(pk=session.pk)
+    if now() > session.expires_at:
+        raise ResetError(EXPIRED)
+    user = session.user
+    if _blocked(user):
+        raise ResetError(WRONG_CODE)
+    code_ok = bool(session.code_hash and session.code_expires_at and now() <= session.code_expires_at
+                   and tokens.matches((code or "").strip(), session.code_hash))
+    totp_ok = True
+    if user is not None and "totp" in methods_required(user):
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        totp_ok = bool(device and device.verify_is_allowed()[0] and device.verify_token((token or "").strip()))
+    if not (code_ok and totp_ok and user is not None):
+        if user is not None:
+            _count_wrong_code(user, meta)
+        raise ResetError(WRONG_CODE)
+    session.code_hash = ""  # single use
+    session.verified_at = now()
+    session.save(update_fields=["code_hash", "verified_at"])
+    User.objects.filter(pk=user.pk).update(reset_failed_codes=0)
+    return session
+
+
+def _count_wrong_code(user: User, meta) -> None:
+    User.objects.filter(pk=user.pk).update(reset_failed_codes=F("reset_failed_codes") + 1)
+    user.refresh_from_db(fields=["reset_failed_codes"])
+    if user.reset_failed_codes >= MAX_WRONG_CODES:
+        User.objects.filter(pk=user.pk).update(reset_failed_codes=0, reset_blocked_until=now() + BLOCK_PERIOD)
+        audit_event_record(actor=Actor(kind="anonymous", label="self-service reset", meta=meta),
+                           action="password.reset_blocked", target=user)
+
+
+@transaction.atomic
+def reset_complete(*, session: PasswordResetSession, new_password: str, meta) -> User:
+    """Set the new password after verification. Ends every session; the user is not signed in."""
+    session = PasswordResetSession.objects.select_for_update().select_related("user").get(pk=session.pk)
+    if session.verified_at is None or session.completed_at or now() > session.expires_at:
+        raise ResetError(EXPIRED)
+    user = User.objects.select_for_update().get(pk=session.user_id)
+    password_validation.validate_password(new_password, user)
+    user.set_password(new_password)
+    user.must_change_password = False
+    user.save(update_fields=["password", "must_change_password"])
+    session.completed_at = now()
+    session.save(update_fields=["completed_at"])
+    sessions_end_others(user=user, keep_session_key=None)
+    tenant_ids = Membership.objects.filter(user=user).values_list("tenant_id", flat=True)
+    tenant = Tenant.objects.filter(pk__in=tenant_ids).first()
+    audit_event_record(actor=Actor(kind="user", user=user, meta=meta), action="password.reset_self_service",
+                       target=user, tenant=tenant)
+    raw, digest = tokens.new_token()
+    AccountFreezeLink.objects.create(user=user, token_hash=digest, expires_at=now() + FREEZE_LINK_LIFETIME)
+    freeze_url = settings.SITE_URL + reverse("reset:freeze") + f"?token={raw}"
+    for address in user_addresses(user):
+        outbox_enqueue(template="password_reset_done", to_email=address, language=user.preferred_language,
+                       context={"ip": meta.ip_address or ""}, secrets={"freeze_url": freeze_url}, target=user)
+    if tenant is not None:
+        for admin in selectors.tenant_admins(tenant).exclude(pk=user.pk):
+            outbox_enqueue(template="password_reset_done_admins", to_email=admin.email,
+                           language=admin.preferred_language,
+                           context={"user_email": user.email, "tenant": tenant.legal_name, "ip": meta.ip_address or ""},
+                           secrets={"freeze_url": freeze_url}, target=user)
+    return user
+
+
+@transaction.atomic
+def account_freeze(*, raw_token: str, meta) -> User | None:
+    """"This wasn't me": freeze the account, end its sessions and alert the admins. Single use."""
+    link = AccountFreezeLink.objects.select_for_update().select_related("user").filter(
+        token_hash=tokens.digest(raw_token or "")).first()
+    if link is None or link.used_at or now() > link.expires_at:
+        return None
+    link.used_at = now()
+    link.save(update_fields=["used_at"])
+    user = link.user
+    User.objects.filter(pk=user.pk).update(frozen_at=now())
+    sessions_end_others(user=user, keep_session_key=None)
+    tenant = Tenant.objects.filter(memberships__user=user).first()
+    audit_event_record(actor=Actor(kind="anonymous", label="this-was-not-me link", meta=meta),
+                       action="account.frozen", target=user, tenant=tenant)
+    if tenant is not None:
+        for admin in selectors.tenant_admins(tenant).exclude(pk=user.pk):
+            outbox_enqueue(template="account_frozen_admins", to_email=admin.email, language=admin.preferred_language,
+                           context={"user_email": user.email, "tenant": tenant.legal_name}, target=user)
+    return user

@@ -1,0 +1,134 @@
+"""Self-service password reset pages (/password-reset/), step by step as the seed page describes."""
+
+from urllib.parse import urlencode
+
+from captcha.models import CaptchaStore
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.views.decorators.http import require_http_methods
+from django_ratelimit.core import is_ratelimited
+
+from audit.services import RequestMeta
+
+from ..captcha_audio import captcha_wav
+from ..reset_forms import AccountTypeForm, CodeForm, NewPasswordForm, UserIdForm
+from ..services import reset as reset_services
+
+TOKEN = "reset_token"
+
+
+def _limited(request, group, rate, email=""):
+    by_ip = is_ratelimited(request, group=f"{group}.ip", key="ip", rate=rate, method="POST", increment=True)
+    by_id = is_ratelimited(request, group=f"{group}.id", key=lambda g, r: email.lower() or "-", rate=rate,
+                           method="POST", increment=True)
+    return by_ip or by_id
+
+
+def _session(request):
+    return reset_services.reset_session_for(request.session.get(TOKEN))
+
+
+@require_http_methods(["GET", "POST"])
+def start(request):
+    """Step 1: "Can't access your account?" — which type of account."""
+    form = AccountTypeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if form.cleaned_data["account_type"] == "personal":
+            return render(request, "accounts/reset/personal.html")
+        return redirect("reset:user_id")
+    return render(request, "accounts/reset/start.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def user_id(request):
+    """Step 2: user ID and the characters of the image or audio CAPTCHA."""
+    form = UserIdForm(request.POST or None)
+    if request.method == "POST":
+        if _limited(request, "reset.start", "10/10m", request.POST.get("email", "")):
+            return render(request, "accounts/reset/limited.html", status=429)
+        if form.is_valid():
+            session, raw = reset_services.reset_start(email=form.cleaned_data["email"],
+                                                      meta=RequestMeta.from_request(request))
+            request.session[TOKEN] = raw
+            return redirect("reset:verify")
+    return render(request, "accounts/reset/user_id.html", {"form": form})
+
+
+def captcha_audio(request, key):
+    """The CAPTCHA read aloud, in the page's language (WAV built from shipped clips)."""
+    store = CaptchaStore.objects.filter(hashkey=key).first()
+    if store is None:
+        raise Http404
+    response = HttpResponse(captcha_wav(store.challenge, get_language() or "en"), content_type="audio/wav")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def verify(request):
+    """Steps 3-5: the organisation's policy, then the emailed code (and authenticator code)."""
+    session = _session(request)
+    if session is None:
+        return redirect("reset:user_id")
+    meta = RequestMeta.from_request(request)
+    policy_ = reset_services.reset_policy_for(session.email)
+    if not policy_.self_service:
+        reset_services.reset_tell_admins(session=session, policy_=policy_, meta=meta)
+        context = {"tenant": policy_.tenant, "has_global_admin": policy_.has_global_admin}
+        if not policy_.has_global_admin:
+            t = policy_.tenant
+            context["service_request_url"] = reverse("tickets:new", args=["admin_left"]) + "?" + urlencode({
+                "company_legal_name": t.legal_name, "company_domain": t.primary_domain,
+                "company_country": t.country.code, "requester_email": session.email})
+        return render(request, "accounts/reset/policy_off.html", context)
+    form = CodeForm(request.POST or None)
+    if request.method == "GET" and not session.codes_sent:
+        reset_services.reset_send_code(session=session, meta=meta)
+    elif request.method == "POST" and request.POST.get("action") == "resend":
+        if _limited(request, "reset.resend", "10/10m", session.email):
+            return render(request, "accounts/reset/limited.html", status=429)
+        reset_services.reset_send_code(session=session, meta=meta)
+        form = CodeForm()
+    elif request.method == "POST" and form.is_valid():
+        if _limited(request, "reset.verify", "20/10m", session.email):
+            return render(request, "accounts/reset/limited.html", status=429)
+        try:
+            reset_services.reset_verify(session=session, code=form.cleaned_data["code"],
+                                        token=form.cleaned_data["token"], meta=meta)
+        except reset_services.ResetError as exc:
+            form.add_error("code", exc.message)
+        else:
+            return redirect("reset:new_password")
+    return render(request, "accounts/reset/verify.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def new_password(request):
+    """Step 6: the new password. The user is not signed in afterwards."""
+    session = _session(request)
+    if session is None or session.verified_at is None:
+        return redirect("reset:user_id")
+    form = NewPasswordForm(request.POST or None, user=session.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            reset_services.reset_complete(session=session, new_password=form.cleaned_data["new_password2"],
+                                          meta=RequestMeta.from_request(request))
+        except (reset_services.ResetError, ValidationError) as exc:
+            form.add_error(None, getattr(exc, "message", None) or exc.messages[0])
+        else:
+            request.session.pop(TOKEN, None)
+            return render(request, "accounts/reset/done.html")
+    return render(request, "accounts/reset/new_password.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def freeze(request):
+    """The "this wasn't me" link: a GET shows a button (mail scanners must not freeze accounts)."""
+    token = request.GET.get("token") or request.POST.get("token")
+    if request.method == "POST":
+        user = reset_services.account_freeze(raw_token=token, meta=RequestMeta.from_request(request))
+        return render(request, "accounts/reset/frozen.html", {"frozen": user is not None})
+    return render(request, "accounts/reset/freeze.html", {"token": token})
