@@ -28,6 +28,9 @@ TENANT_ADMIN_DEVICES = {
     "alice@contoso.example": ("5a5b5c5d5e5f606162636465666768696a6b6c6d", ["alice-backup-01", "alice-backup-02"]),
 }
 
+# Where demo users receive self-service reset codes (they land in var/mail/ like every email).
+ALTERNATE_EMAILS = {"bob@contoso.example": "bob.home@example.net", "claire@fabrikam.example": "claire.home@example.net"}
+
 TENANTS = [
     {"legal_name": "Contoso Ltd", "partner_id": "P-100200", "primary_domain": "contoso.example", "country": "GB",
      "postal_address": "1 Market Street\nLondon EC1A 1AA", "phone_on_record": "+44 20 7946 0001",
@@ -107,7 +110,8 @@ class Command(BaseCommand):
             for domain in domains:
                 TenantDomain.objects.get_or_create(tenant=tenant, domain=domain)
             for email, name, role, active in users:
-                user, created = User.objects.get_or_create(email=email, defaults={"full_name": name, "is_active": active})
+                user, created = User.objects.get_or_create(email=email, defaults={
+                    "full_name": name, "is_active": active, "alternate_email": ALTERNATE_EMAILS.get(email, "")})
                 if created:
                     user.set_password(DEMO_PASSWORD)
                     user.save()
@@ -173,6 +177,7 @@ class Command(BaseCommand):
             w(f"  Tenant global admin: {email}")
             w(f"     TOTP: {device.config_url}")
             w(f"     or a backup code (single use): {', '.join(backups)}")
-        w("  Tenant users: bob@contoso.example (member, self-service reset on), claire@fabrikam.example")
+        w(f"  Self-service reset: {site}/password-reset/ as bob@contoso.example (Contoso has it on; the code")
+        w("     goes to bob.home@example.net, i.e. a file in var/mail/); claire@fabrikam.example shows the 'off' path.")
         w("  Fabrikam SARL has no active global admin: file a request for fabrikam.example to try the path.")
         w("")
