@@ -54,8 +54,8 @@ def render_message(message: OutboxMessage) -> tuple[str, str, str]:
     context = {**message.context, **message.secrets, "site_url": settings.SITE_URL}
     base = f"notifications/email/{message.template}"
     with translation.override(message.language):
-        subject = " ".join(render_to_string(f"{base}.subject.txt", context).split())
-        text = render_to_string(f"{base}.txt", context).strip() + "\n"
+        subject = " ".join(render_to_string(f"{base}.subject.txt", context, using="text").split())
+        text = render_to_string(f"{base}.txt", context, using="text").strip() + "\n"
         html = render_to_string(
             "notifications/email/base.html", {**context, "subject": subject, "body_text": text}
         )
