@@ -122,7 +122,7 @@ def _blocked(user: User | None) -> bool:
 @transaction.atomic
 def reset_send_code(*, session: PasswordResetSession, meta) -> None:
     """Email a new 6-digit code to the alternate email, if the account can reset. Silent otherwise."""
-    session = PasswordResetSession.objects.select_for_update().select_related("user").get(pk=session.pk)
+    session = PasswordResetSession.objects.select_for_update(of=("self",)).select_related("user").get(pk=session.pk)
     user = session.user
     if user is None or not user.alternate_email or _blocked(user):
         return
@@ -152,25 +152,35 @@ def methods_required(user: User | None) -> list[str]:
     return ["email", "totp"] if has_totp or policy.requires_second_factor(user) else ["email"]
 
 
-@transaction.atomic
 def reset_verify(*, session: PasswordResetSession, code: str, token: str, meta) -> PasswordResetSession:
     """Check the emailed code (and authenticator code where needed). Wrong codes count toward the block."""
-    session = PasswordResetSession.objects.select_for_update().select_related("user").get(pk=session.pk)
+    # Raised after the transaction commits: raising inside it would roll back the wrong-code count.
+    result = _reset_verify(session=session, code=code, token=token, meta=meta)
+    if isinstance(result, ResetError):
+        raise result
+    return result
+
+
+@transaction.atomic
+def _reset_verify(*, session: PasswordResetSession, code: str, token: str, meta) -> PasswordResetSession | ResetError:
+    session = PasswordResetSession.objects.select_for_update(of=("self",)).select_related("user").get(pk=session.pk)
     if now() > session.expires_at:
-        raise ResetError(EXPIRED)
+        return ResetError(EXPIRED)
     user = session.user
     if _blocked(user):
-        raise ResetError(WRONG_CODE)
+        return ResetError(WRONG_CODE)
     code_ok = bool(session.code_hash and session.code_expires_at and now() <= session.code_expires_at
                    and tokens.matches((code or "").strip(), session.code_hash))
     totp_ok = True
-    if user is not None and "totp" in methods_required(user):
+    # The authenticator code is checked only with a right emailed code, so a typo in the emailed
+    # code does not use up the current authenticator code.
+    if code_ok and user is not None and "totp" in methods_required(user):
         device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
         totp_ok = bool(device and device.verify_is_allowed()[0] and device.verify_token((token or "").strip()))
     if not (code_ok and totp_ok and user is not None):
         if user is not None:
             _count_wrong_code(user, meta)
-        raise ResetError(WRONG_CODE)
+        return ResetError(WRONG_CODE)
     session.code_hash = ""  # single use
     session.verified_at = now()
     session.save(update_fields=["code_hash", "verified_at"])
@@ -190,10 +200,12 @@ def _count_wrong_code(user: User, meta) -> None:
 @transaction.atomic
 def reset_complete(*, session: PasswordResetSession, new_password: str, meta) -> User:
     """Set the new password after verification. Ends every session; the user is not signed in."""
-    session = PasswordResetSession.objects.select_for_update().select_related("user").get(pk=session.pk)
+    session = PasswordResetSession.objects.select_for_update(of=("self",)).select_related("user").get(pk=session.pk)
     if session.verified_at is None or session.completed_at or now() > session.expires_at:
         raise ResetError(EXPIRED)
     user = User.objects.select_for_update().get(pk=session.user_id)
+    if not user.is_active or user.frozen_at:
+        raise ResetError(EXPIRED)
     password_validation.validate_password(new_password, user)
     user.set_password(new_password)
     user.must_change_password = False

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
@@ -22,7 +23,7 @@ TOKEN = "reset_token"
 
 def _limited(request, group, rate, email=""):
     by_ip = is_ratelimited(request, group=f"{group}.ip", key="ip", rate=rate, method="POST", increment=True)
-    by_id = is_ratelimited(request, group=f"{group}.id", key=lambda g, r: email.lower() or "-", rate=rate,
+    by_id = is_ratelimited(request, group=f"{group}.id", key=lambda g, r: email.strip().lower() or "-", rate=rate,
                            method="POST", increment=True)
     return by_ip or by_id
 
@@ -34,7 +35,7 @@ def _session(request):
 @require_http_methods(["GET", "POST"])
 def start(request):
     """Step 1: "Can't access your account?" — which type of account."""
-    form = AccountTypeForm(request.POST or None)
+    form = AccountTypeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if form.cleaned_data["account_type"] == "personal":
             return render(request, "accounts/reset/personal.html")
@@ -59,7 +60,7 @@ def user_id(request):
 
 def captcha_audio(request, key):
     """The CAPTCHA read aloud, in the page's language (WAV built from shipped clips)."""
-    store = CaptchaStore.objects.filter(hashkey=key).first()
+    store = CaptchaStore.objects.filter(hashkey=key, expiration__gt=timezone.now()).first()
     if store is None:
         raise Http404
     response = HttpResponse(captcha_wav(store.challenge, get_language() or "en"), content_type="audio/wav")
