@@ -40,7 +40,8 @@ class ReauthForm(forms.Form):
         cleaned = super().clean()
         if "current_password" in cleaned and not self.user.check_password(cleaned["current_password"]):
             self.add_error("current_password", _("This is not your current password."))
-        elif self.needs_token and cleaned.get("token"):
+        elif self.needs_token and cleaned.get("token") and not self.errors:
+            # Only once everything else is valid, so that a refused change does not use up the code.
             from .services import second_factor_verify
 
             self.device = second_factor_verify(user=self.user, token=cleaned["token"])

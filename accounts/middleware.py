@@ -1,6 +1,7 @@
 """Staff and admin sessions end after 30 minutes idle and 12 hours in all."""
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -24,12 +25,12 @@ class PrivilegedSessionTimeoutMiddleware:
         if user is not None and user.is_authenticated and policy.requires_second_factor(user):
             moment = now().timestamp()
             started = request.session.get("auth_at", moment)
-            last = request.session.get("last_seen", moment)
+            last = request.session.get("last_seen", started)  # idle since sign-in if no request came since
             if moment - last > IDLE_LIMIT.total_seconds() or moment - started > ABSOLUTE_LIMIT.total_seconds():
                 logout(request)
                 messages.info(request, _("Your session has ended; please sign in again."))
                 login_url = "/admin/login/" if request.path.startswith("/admin/") else "/login/"
-                return redirect(f"{login_url}?next={request.path}")
+                return redirect(f"{login_url}?{urlencode({'next': request.get_full_path()})}")
             request.session["auth_at"] = started
             request.session["last_seen"] = moment
         return self.get_response(request)

@@ -9,6 +9,13 @@ from .policy import MIN_LENGTH_SINGLE_FACTOR, minimum_password_length
 MAX_LENGTH = 256  # far above the 64 characters NIST asks us to allow
 
 
+def _repeats_itself(password: str) -> bool:
+    """A shorter string said again ("passwordpassword", "abcabcabcabcabc"): as guessable as the short one."""
+    squeezed = "".join(password.lower().split())
+    n = len(squeezed)
+    return any(n % size == 0 and squeezed == squeezed[:size] * (n // size) for size in range(1, n // 2 + 1))
+
+
 class NistLengthValidator:
     """At least 15 characters for password-only accounts, 12 with a second factor; at most 256."""
 
@@ -30,3 +37,14 @@ class NistLengthValidator:
     def get_help_text(self):
         return _("Use at least 15 characters (12 if you sign in with a second factor). Spaces and any "
                  "characters are allowed; there are no other rules, but common or leaked passwords are refused.")
+
+
+class RepeatedPatternValidator:
+    """Refuse a short string said again ("passwordpassword"): Django's common-password list misses these."""
+
+    def validate(self, password, user=None):
+        if _repeats_itself(password):
+            raise ValidationError(_("This password is too common."), code="password_too_common")
+
+    def get_help_text(self):
+        return ""

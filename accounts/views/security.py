@@ -8,11 +8,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp import user_has_device
+from django_ratelimit.core import is_ratelimited
 
 from audit.services import RequestMeta
 
 from .. import policy, selectors
 from ..forms import ChangePasswordForm, ReauthForm, RecoveryForm
+from ..models import UserSession
 from ..services import security as security_services
 from ..services.second_factor import totp_enrolment_start
 
@@ -30,6 +32,11 @@ def security(request):
         data = request.POST if action == name else None
         initial = {"alternate_email": user.alternate_email, "alternate_phone": user.alternate_phone}
         forms[name] = form_class(data, user=user, prefix=name, initial=initial if name == "recovery" else None)
+    if action in forms and is_ratelimited(request, group="security.change", key="user", rate="10/10m",
+                                          method="POST", increment=True):
+        # Someone holding a session cannot guess the password here without limit.
+        messages.error(request, _("Too many attempts. Wait 10 minutes and try again."))
+        return redirect("accounts:security")
     if action in forms and forms[action].is_valid():
         form = forms[action]
         meta = RequestMeta.from_request(request)
@@ -37,7 +44,8 @@ def security(request):
         if action == "password":
             user = security_services.security_change_password(user=user, new_password=form.cleaned_data["new_password"],
                                                               meta=meta, keep_session_key=keep)
-            update_session_auth_hash(request, user)
+            update_session_auth_hash(request, user)  # gives this session a new key: keep tracking it
+            UserSession.objects.filter(session_key=keep).update(session_key=request.session.session_key)
             messages.success(request, _("Your password is changed. Your other sessions are signed out."))
         elif action == "recovery":
             security_services.security_set_recovery(user=user, alternate_email=form.cleaned_data["alternate_email"],

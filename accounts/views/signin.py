@@ -90,6 +90,8 @@ def signin(request):
             form.add_error(None, exc.message)
         else:
             if not policy.requires_second_factor(user) and not user_has_device(user):
+                request.session[PENDING] = {"user": user.pk, "at": now().timestamp(),
+                                            "next": _next_url(request, _landing(user))}
                 return _complete(request, user, None, "password")
             request.session.cycle_key()
             request.session[PENDING] = {"user": user.pk, "at": now().timestamp(),
@@ -127,6 +129,9 @@ def signin_enrol(request):
     user = _pending_user(request)
     if user is None:
         return redirect("accounts:login")
+    if user_has_device(user):
+        # Enrolling here would replace the existing second factor with only the password.
+        return redirect("accounts:signin_verify")
     form = TokenForm(request.POST or None)
     device = TOTPDevice.objects.filter(pk=request.session.get("enrol_device"), user=user, confirmed=False).first()
     if request.method == "POST" and device is not None and form.is_valid():
