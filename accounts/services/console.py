@@ -64,6 +64,8 @@ def _may_manage(actor_role: str, target: Membership) -> None:
 
 def _guard_last_global_admin(tenant: Tenant, target: Membership) -> None:
     if target.role == GLOBAL and target.user.is_active:
+        # Serialise on the tenant row: two admins demoting each other at once must not both pass.
+        Tenant.objects.select_for_update().filter(pk=tenant.pk).exists()
         others = selectors.tenant_active_global_admins(tenant).exclude(pk=target.user_id)
         if not others.exists():
             raise ConsoleError(_("This is the last active global admin: make someone else global admin first."))

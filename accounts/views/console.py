@@ -3,7 +3,9 @@
 from functools import wraps
 
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -25,12 +27,15 @@ def tenant_admin(view):
     @login_required
     @wraps(view)
     def wrapper(request, tenant_id, *args, **kwargs):
-        if not request.user.is_verified():
-            return redirect("accounts:login")
         tenant = Tenant.objects.filter(pk=tenant_id).first()
         role = console_services.admin_role(request.user, tenant) if tenant else None
         if role is None:
             raise PermissionDenied
+        if not request.user.is_verified():
+            # Signed in without a second factor (e.g. made admin meanwhile): sign in again with one.
+            # Sign out first, or /login/ would send a signed-in user straight back here.
+            logout(request)
+            return redirect_to_login(request.get_full_path())
         request.tenant, request.tenant_role = tenant, role
         return view(request, *args, **kwargs)
 
