@@ -145,6 +145,11 @@ def console_reset_password(*, actor: Actor, tenant: Tenant, user: User, mode: st
     else:
         _tell_user(user, template="password_reset_by_admin", context={"mode": "link", "by": actor.user.email},
                    secrets_={"reset_url": _password_link(user)}, tenant=tenant)
+    if user.alternate_email:
+        # A notice without the link: the owner hears of it where an attacker who holds the work mailbox does not.
+        outbox_enqueue(template="password_reset_by_admin", to_email=user.alternate_email,
+                       language=user.preferred_language,
+                       context={"mode": "notice", "by": actor.user.email, "tenant": tenant.legal_name}, target=user)
     sessions_end_others(user=user, keep_session_key=None)
     audit_event_record(actor=actor, action="password.reset_by_admin", target=user, tenant=tenant, after={"mode": mode})
     return temporary

@@ -58,6 +58,8 @@ def _ctx(request, **extra):
 def home(request):
     tenants = Tenant.objects.filter(memberships__user=request.user,
                                     memberships__role__in=console_services.ADMIN_ROLES).distinct()
+    if tenants and not request.user.is_verified():
+        return redirect("accounts:login")
     if len(tenants) == 1:
         return redirect("console:dashboard", tenant_id=tenants[0].pk)
     if not tenants:
@@ -96,7 +98,11 @@ def _run(request, action):
 def user_role(request, user_id):
     user = _member(request, user_id)
     form = RoleForm(request.POST)
-    if form.is_valid() and _run(request, lambda: console_services.console_set_role(
+    if not form.is_valid():
+        messages.error(request, _("Choose a role from the list."))
+    elif Membership.objects.filter(tenant=request.tenant, user=user, role=form.cleaned_data["role"]).exists():
+        messages.info(request, _("%(email)s already has this role.") % {"email": user.email})
+    elif _run(request, lambda: console_services.console_set_role(
             actor=_actor(request), tenant=request.tenant, user=user, role=form.cleaned_data["role"])):
         messages.success(request, _("Role changed for %(email)s.") % {"email": user.email})
     return redirect("console:users", tenant_id=request.tenant.pk)

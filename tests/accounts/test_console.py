@@ -595,3 +595,22 @@ def test_two_global_admins_demoting_each_other_at_once_leave_one(transactional_d
     assert Membership.objects.filter(tenant=tenant, role=GA).count() == 1, results
     assert sorted(results.values()) == [
         "This is the last active global admin: make someone else global admin first.", "demoted"], results
+
+
+def test_a_reset_is_announced_on_the_alternate_address_without_the_link(world, deliver):
+    world.target.alternate_email = "theo@home.example"
+    world.target.save(update_fields=["alternate_email"])
+    client_for(world.ga).post(url(world.a, "reset-password", world.target), {"mode": "link"})
+    deliver()
+    notice = emails_to("theo@home.example")
+    assert len(notice) == 1
+    assert "reset your password" in notice[0].body and "/account/set-password/" not in notice[0].body
+    assert "/account/set-password/" in emails_to("theo@fabrikam.example")[-1].body
+
+
+def test_choosing_the_same_role_changes_nothing(world):
+    browser = client_for(world.ga)
+    browser.post(url(world.a, "role", world.target), {"role": MEMBER})
+    page = browser.get(url(world.a, "users")).content.decode()
+    assert "already has this role" in page
+    assert not AuditEvent.objects.filter(action="role.changed", tenant=world.a).exists()
