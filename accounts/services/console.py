@@ -125,6 +125,20 @@ def console_deactivate(*, actor: Actor, tenant: Tenant, user: User) -> User:
 
 
 @transaction.atomic
+def console_unfreeze(*, actor: Actor, tenant: Tenant, user: User) -> User:
+    """Lift a freeze set by the "this wasn't me" link, once the admin has checked with the owner."""
+    actor_role = _require_admin(actor, tenant)
+    target = _membership(tenant, user)
+    _may_manage(actor_role, target)
+    User.objects.filter(pk=user.pk).update(frozen_at=None)
+    audit_event_record(actor=actor, action="account.unfrozen", target=user, tenant=tenant)
+    _tell_admins(tenant, template="user_unfrozen", context={"user_email": user.email, "by": actor.user.email},
+                 exclude=[actor.user])
+    user.refresh_from_db()
+    return user
+
+
+@transaction.atomic
 def console_reset_password(*, actor: Actor, tenant: Tenant, user: User, mode: str) -> str | None:
     """Send a reset link (``mode="link"``) or set a system-generated temporary password (returned once).
 

@@ -5,6 +5,7 @@ from django.db import transaction
 from audit.services import Actor, audit_event_record
 
 from ..models import Membership, Tenant, User
+from .sessions import sessions_end_others
 
 
 @transaction.atomic
@@ -20,6 +21,8 @@ def membership_set_role(*, actor: Actor, user: User, tenant: Tenant, role: str, 
     if not created and membership.role != role:
         membership.role = role
         membership.save(update_fields=["role"])
+        # A privilege change: the user signs in again, under the new role, with a new session key.
+        sessions_end_others(user=user, keep_session_key=None)
     audit_event_record(
         actor=actor, action="role.changed", target=membership, tenant=tenant,
         before={"role": before, "user": user.email}, after={"role": role, "user": user.email, "reason": reason},

@@ -120,6 +120,16 @@ def user_deactivate(request, user_id):
 
 @require_POST
 @tenant_admin
+def user_unfreeze(request, user_id):
+    user = _member(request, user_id)
+    if _run(request, lambda: console_services.console_unfreeze(actor=_actor(request), tenant=request.tenant,
+                                                               user=user)):
+        messages.success(request, _("%(email)s can sign in again.") % {"email": user.email})
+    return redirect("console:users", tenant_id=request.tenant.pk)
+
+
+@require_POST
+@tenant_admin
 def user_reset_password(request, user_id):
     user = _member(request, user_id)
     form = ResetPasswordForm(request.POST)

@@ -614,3 +614,22 @@ def test_choosing_the_same_role_changes_nothing(world):
     page = browser.get(url(world.a, "users")).content.decode()
     assert "already has this role" in page
     assert not AuditEvent.objects.filter(action="role.changed", tenant=world.a).exists()
+
+
+def test_a_frozen_account_is_unfrozen_by_an_admin(world, deliver):
+    from portal.clock import now
+
+    User.objects.filter(pk=world.target.pk).update(frozen_at=now())
+    browser = client_for(world.ga)
+    assert "Frozen" in browser.get(url(world.a, "users")).content.decode()
+    assert client_for(world.member).post(url(world.a, "unfreeze", world.target)).status_code == 403
+    browser.post(url(world.a, "unfreeze", world.target))
+    world.target.refresh_from_db()
+    assert world.target.frozen_at is None
+    assert AuditEvent.objects.filter(action="account.unfrozen", tenant=world.a).exists()
+
+
+def test_a_role_change_signs_the_person_out_everywhere(world):
+    assert world.target_browser.get("/account/security/").status_code == 200
+    client_for(world.ga).post(url(world.a, "role", world.target), {"role": UA})
+    assert world.target_browser.get("/account/security/").status_code == 302
