@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Membership
+from .models import Membership, Tenant
 
 
 class RoleForm(forms.Form):
@@ -22,7 +22,15 @@ class InviteForm(forms.Form):
 
 class SettingsForm(forms.Form):
     self_service_reset_enabled = forms.BooleanField(label=_("Users may reset their own password"), required=False)
+    self_service_reset_scope = forms.ChoiceField(
+        label=_("Who may reset their own password"), choices=Tenant.ResetScope.choices, widget=forms.RadioSelect,
+        required=False,
+        help_text=_("With “selected users only”, choose them on the Users page."),
+    )
     phone_on_record = forms.CharField(
         label=_("Phone number on record"), max_length=40,
         help_text=_("Support calls this number to verify requests about your company. Every admin is told when it changes."),
     )
+
+    def clean_self_service_reset_scope(self):
+        return self.cleaned_data.get("self_service_reset_scope") or Tenant.ResetScope.ALL

@@ -91,7 +91,14 @@ class Tenant(models.Model):
         _("phone number on record"), max_length=40,
         help_text=_("Agents call back this number, never one typed in a request."),
     )
+    class ResetScope(models.TextChoices):
+        ALL = "all", _("All users")
+        SELECTED = "selected", _("Selected users only")
+
     self_service_reset_enabled = models.BooleanField(_("self-service password reset"), default=False)
+    self_service_reset_scope = models.CharField(
+        _("self-service reset for"), max_length=16, choices=ResetScope.choices, default=ResetScope.ALL
+    )
     created_at = models.DateTimeField(_("created"), default=now)
 
     class Meta:
@@ -132,6 +139,10 @@ class Membership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.MEMBER)
+    self_service_reset_allowed = models.BooleanField(
+        _("may use self-service reset"), default=False,
+        help_text=_("Used when the tenant allows self-service reset for selected users only."),
+    )
     created_at = models.DateTimeField(_("created"), default=now)
 
     class Meta:

@@ -182,6 +182,20 @@ def console_require_reenrolment(*, actor: Actor, tenant: Tenant, user: User) -> 
 
 
 @transaction.atomic
+def console_set_self_reset_allowed(*, actor: Actor, tenant: Tenant, user: User, allowed: bool) -> Membership:
+    """Include a user in (or exclude them from) self-service reset when the tenant chose selected users."""
+    actor_role = _require_admin(actor, tenant)
+    target = _membership(tenant, user)
+    _may_manage(actor_role, target)
+    if target.self_service_reset_allowed != allowed:
+        target.self_service_reset_allowed = allowed
+        target.save(update_fields=["self_service_reset_allowed"])
+        audit_event_record(actor=actor, action="self_service_reset.scope_changed", target=user, tenant=tenant,
+                           after={"allowed": allowed})
+    return target
+
+
+@transaction.atomic
 def console_invite(*, actor: Actor, tenant: Tenant, email: str, full_name: str) -> User:
     """Invite a member: a new inactive user on a verified domain, with a single-use, expiring link."""
     _require_admin(actor, tenant)
@@ -201,17 +215,19 @@ def console_invite(*, actor: Actor, tenant: Tenant, email: str, full_name: str) 
 
 @transaction.atomic
 def console_update_settings(*, actor: Actor, tenant: Tenant, self_service_reset_enabled: bool,
-                            phone_on_record: str) -> Tenant:
+                            phone_on_record: str, self_service_reset_scope: str = Tenant.ResetScope.ALL) -> Tenant:
     """Self-service reset on/off (global admins) and the phone on record (told to every admin)."""
     actor_role = _require_admin(actor, tenant)
     if actor_role != GLOBAL:
         raise ConsoleError(_("Only a global admin can change the tenant's settings."))
     tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
-    before = {"self_service_reset_enabled": tenant.self_service_reset_enabled, "phone_on_record": tenant.phone_on_record}
+    fields = ["self_service_reset_enabled", "self_service_reset_scope", "phone_on_record"]
+    before = {f: getattr(tenant, f) for f in fields}
     tenant.self_service_reset_enabled = self_service_reset_enabled
+    tenant.self_service_reset_scope = self_service_reset_scope
     tenant.phone_on_record = phone_on_record.strip()
-    tenant.save(update_fields=["self_service_reset_enabled", "phone_on_record"])
-    after = {"self_service_reset_enabled": tenant.self_service_reset_enabled, "phone_on_record": tenant.phone_on_record}
+    tenant.save(update_fields=fields)
+    after = {f: getattr(tenant, f) for f in fields}
     if before != after:
         audit_event_record(actor=actor, action="tenant.settings_changed", target=tenant, tenant=tenant,
                            before=before, after=after)

@@ -68,6 +68,17 @@ def reset_policy_for(email: str) -> Policy:
     return Policy(tenant, tenant.self_service_reset_enabled, selectors.tenant_active_global_admins(tenant).exists())
 
 
+def user_may_self_reset(user: User) -> bool:
+    """One of the user's tenants allows it, for everyone or for this user (selected users only)."""
+    for membership in Membership.objects.filter(user=user).select_related("tenant"):
+        tenant = membership.tenant
+        if tenant.self_service_reset_enabled and (
+            tenant.self_service_reset_scope == Tenant.ResetScope.ALL or membership.self_service_reset_allowed
+        ):
+            return True
+    return False
+
+
 def _eligible_user(email: str) -> User | None:
     user = User.objects.filter(email__iexact=email.strip(), is_active=True, frozen_at__isnull=True).first()
     if user is None or user.is_staff:
@@ -126,7 +137,7 @@ def reset_send_code(*, session: PasswordResetSession, meta) -> None:
     user = session.user
     if user is None or not user.alternate_email or _blocked(user):
         return
-    if not reset_policy_for(user.email).self_service:
+    if not user_may_self_reset(user):
         return
     sent_recently = OutboxMessage.objects.filter(
         template="reset_code", target_type=user._meta.label_lower, target_id=str(user.pk),

@@ -120,6 +120,17 @@ def user_deactivate(request, user_id):
 
 @require_POST
 @tenant_admin
+def user_self_reset(request, user_id):
+    user = _member(request, user_id)
+    allowed = request.POST.get("allowed") == "1"
+    if _run(request, lambda: console_services.console_set_self_reset_allowed(
+            actor=_actor(request), tenant=request.tenant, user=user, allowed=allowed)):
+        messages.success(request, _("Self-service reset updated for %(email)s.") % {"email": user.email})
+    return redirect("console:users", tenant_id=request.tenant.pk)
+
+
+@require_POST
+@tenant_admin
 def user_unfreeze(request, user_id):
     user = _member(request, user_id)
     if _run(request, lambda: console_services.console_unfreeze(actor=_actor(request), tenant=request.tenant,
@@ -175,7 +186,8 @@ def invite(request):
 def tenant_settings(request):
     tenant = request.tenant
     form = SettingsForm(request.POST or None, initial={
-        "self_service_reset_enabled": tenant.self_service_reset_enabled, "phone_on_record": tenant.phone_on_record})
+        "self_service_reset_enabled": tenant.self_service_reset_enabled,
+        "self_service_reset_scope": tenant.self_service_reset_scope, "phone_on_record": tenant.phone_on_record})
     if request.method == "POST" and form.is_valid():
         try:
             console_services.console_update_settings(actor=_actor(request), tenant=tenant, **form.cleaned_data)

@@ -633,3 +633,18 @@ def test_a_role_change_signs_the_person_out_everywhere(world):
     assert world.target_browser.get("/account/security/").status_code == 200
     client_for(world.ga).post(url(world.a, "role", world.target), {"role": UA})
     assert world.target_browser.get("/account/security/").status_code == 302
+
+
+def test_self_service_reset_for_selected_users_only(world, deliver):
+    from accounts.services.reset import user_may_self_reset
+
+    browser = client_for(world.ga)
+    browser.post(url(world.a, "settings"), {"self_service_reset_enabled": "on", "self_service_reset_scope": "selected",
+                                           "phone_on_record": world.a.phone_on_record})
+    world.a.refresh_from_db()
+    assert world.a.self_service_reset_scope == "selected"
+    assert not user_may_self_reset(world.target)
+    assert "Allow self-service reset" in browser.get(url(world.a, "users")).content.decode()
+    browser.post(url(world.a, "self-service-reset", world.target), {"allowed": "1"})
+    assert user_may_self_reset(world.target)
+    assert not user_may_self_reset(world.member)
