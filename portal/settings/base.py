@@ -174,6 +174,9 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 CAPTCHA_LENGTH = 6
+CAPTCHA_FONT_SIZE = 30
+CAPTCHA_LETTER_ROTATION = (-20, 20)
+CAPTCHA_NOISE_FUNCTIONS = ("captcha.helpers.noise_dots",)  # legible for people, still not plain text
 CAPTCHA_TIMEOUT = 15  # minutes
 CAPTCHA_CHALLENGE_FUNCT = "accounts.captcha_audio.challenge"
 
