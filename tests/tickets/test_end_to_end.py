@@ -1,6 +1,8 @@
 """The whole path a real company walks: form → email → queue → checks → approval → new admin signs in."""
 
 from django.core import mail
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Membership, User
 from audit.models import AuditEvent
@@ -91,6 +93,14 @@ def test_request_from_form_to_new_global_admin(client, db, deliver):
     luc.refresh_from_db()
     assert luc.is_active and luc.check_password(new_password)
     assert client.post("/login/", {"email": "luc@fabrikam.example", "password": new_password})["Location"] == "/login/enrol/"
+    # First sign-in: enrol an authenticator (a real code), save the backup codes, land on the console.
+    enrol = client.get("/login/enrol/").content.decode()
+    assert "<svg" in enrol
+    device = TOTPDevice.objects.get(user=luc, confirmed=False)
+    codes_page = client.post("/login/enrol/", {"token": f"{totp(device.bin_key):06d}"}, follow=True)
+    assert len(codes_page.context["codes"]) == 10
+    welcome_page = client.get(codes_page.context["next"], follow=True).content.decode()
+    assert "You are global admin of Fabrikam SARL" in welcome_page
     # The link works once.
     client.logout()
     assert "not valid" in client.get(set_url, follow=True).content.decode()
