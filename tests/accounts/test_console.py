@@ -541,19 +541,6 @@ def test_audit_log_filters_by_action(world):
 # --- two global admins demoting each other at the same moment -------------------------------------------------
 
 
-@pytest.fixture
-def private_broker():
-    """A Redis of this test's own for the emails dispatched on commit, so that nothing leaks to shared queues."""
-    from portal.celery import app
-    from tests.notifications.test_outbox_delivery import Broker, _use_broker
-
-    original = app.conf.broker_url
-    broker = Broker()
-    broker.start()
-    _use_broker(broker.url)
-    yield broker
-    broker.stop()
-    _use_broker(original)
 
 
 def test_two_global_admins_demoting_each_other_at_once_leave_one(transactional_db, private_broker):

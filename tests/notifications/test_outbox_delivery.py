@@ -1,8 +1,6 @@
 """Notifications survive a broker outage: rows stay pending, then a real worker sends them."""
 
 import shutil
-import socket
-import subprocess
 import time
 from datetime import timedelta
 
@@ -18,63 +16,6 @@ from tests.helpers import submit
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Broker:
-    """A Redis server of this test's own, so that stopping it disturbs nothing else."""
-
-    def __init__(self):
-        self.port = _free_port()
-        self.process = None
-
-    @property
-    def url(self):
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self):
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self):
-        if self.process:
-            self.process.terminate()
-            self.process.wait(5)
-            self.process = None
-
-
-def _use_broker(url):
-    """Point the app's publisher at ``url`` and drop pooled connections to the old one."""
-    celery_app.conf.broker_url = url
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def broker(settings):
-    original = celery_app.conf.broker_url
-    b = Broker()
-    b.start()
-    _use_broker(b.url)
-    yield b
-    b.stop()
-    _use_broker(original)
-
-
 def _wait_for(predicate, timeout=20.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -84,7 +25,7 @@ def _wait_for(predicate, timeout=20.0):
     return False
 
 
-def test_email_is_delivered_by_a_real_worker(transactional_db, client, broker):
+def test_email_is_delivered_by_a_real_worker(transactional_db, client, private_broker):
     tenant = factories.TenantFactory()
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         assert submit(client, tenant).status_code == 302
@@ -94,7 +35,8 @@ def test_email_is_delivered_by_a_real_worker(transactional_db, client, broker):
     assert message.secrets == {}, "the confirmation link is not kept once sent"
 
 
-def test_notifications_survive_a_broker_outage(transactional_db, client, broker, settings):
+def test_notifications_survive_a_broker_outage(transactional_db, client, private_broker, settings):
+    broker = private_broker
     tenant = factories.TenantFactory()
     broker.stop()
 

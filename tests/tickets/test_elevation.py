@@ -213,19 +213,6 @@ def test_proposing_a_staff_account_is_refused(db, agent):
 # --- Two supervisors at the same moment -------------------------------------------------------------------------
 
 
-@pytest.fixture
-def private_broker():
-    """A Redis of this test's own for the emails dispatched on commit, so that nothing leaks to shared queues."""
-    from tests.notifications.test_outbox_delivery import Broker, _use_broker
-    from portal.celery import app
-
-    original = app.conf.broker_url
-    broker = Broker()
-    broker.start()
-    _use_broker(broker.url)
-    yield broker
-    broker.stop()
-    _use_broker(original)
 
 
 def test_two_supervisors_approving_at_once_elevate_exactly_once(transactional_db, private_broker):

@@ -152,18 +152,6 @@ def test_a_closed_request_is_not_overdue(db, status):
 # --- Stuck emails are handed to the broker again -----------------------------------------------------------------
 
 
-@pytest.fixture
-def private_broker():
-    """A Redis of this test's own, so that what is dispatched can be read back and nothing leaks elsewhere."""
-    from tests.notifications.test_outbox_delivery import Broker, _use_broker
-
-    original = celery_app.conf.broker_url
-    broker = Broker()
-    broker.start()
-    _use_broker(broker.url)
-    yield broker
-    broker.stop()
-    _use_broker(original)
 
 
 def dispatched(broker):
