@@ -72,7 +72,7 @@ class RecoveryForm(ReauthForm):
     def clean_alternate_email(self):
         email = self.cleaned_data["alternate_email"].strip().lower()
         if email and email == self.user.email.lower():
-            raise forms.ValidationError(_("Use another address than your sign-in email."))
+            raise forms.ValidationError(_("Use an address other than your sign-in email."))
         return email
 
 

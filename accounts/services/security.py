@@ -46,7 +46,7 @@ def security_set_recovery(*, user: User, alternate_email: str, alternate_phone: 
     if alternate_email and alternate_email.lower() == user.email.lower():
         from django.core.exceptions import ValidationError
 
-        raise ValidationError({"alternate_email": _("Use another address than your sign-in email.")})
+        raise ValidationError({"alternate_email": _("Use an address other than your sign-in email.")})
     user = User.objects.select_for_update().get(pk=user.pk)
     before = {"alternate_email": user.alternate_email, "alternate_phone": user.alternate_phone}
     notify_old = user.alternate_email

@@ -166,7 +166,7 @@ def test_the_sign_in_email_is_not_a_recovery_address(client, db):
     user = member(email="ana@fabrikam.example")
     sign_in(client, user)
     response = _set_recovery(client, alternate_email="ANA@fabrikam.example")
-    assert field_error(response, "id_recovery-alternate_email") == "Use another address than your sign-in email."
+    assert field_error(response, "id_recovery-alternate_email") == "Use an address other than your sign-in email."
     user.refresh_from_db()
     assert user.alternate_email == ""
 

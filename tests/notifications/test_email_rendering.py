@@ -25,3 +25,11 @@ def test_french_recipient_gets_french_email(db):
     assert "Numéro injoignable" in text
     assert "Reason" not in text and "Hello" not in text
     assert "SR-AAAA-BBBB" in subject
+
+
+def test_role_names_are_words_in_the_recipients_language(db):
+    context = {"by": "gloria@fabrikam.example", "tenant": "Fabrikam SARL", "before": "member", "after": "global_admin"}
+    _subject, english, _html = render_message(_message("role_changed", "en", **context))
+    assert "from “Member” to “Global admin”" in english
+    _subject, french, _html = render_message(_message("role_changed", "fr", **context))
+    assert "global_admin" not in french and "Administrateur général" in french
