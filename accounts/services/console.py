@@ -126,11 +126,12 @@ def console_deactivate(*, actor: Actor, tenant: Tenant, user: User) -> User:
 
 @transaction.atomic
 def console_unfreeze(*, actor: Actor, tenant: Tenant, user: User) -> User:
-    """Lift a freeze set by the "this wasn't me" link, once the admin has checked with the owner."""
+    """Lift a freeze ("this wasn't me" link) or a lockout (10 wrong passwords), once the admin has checked
+    with the owner."""
     actor_role = _require_admin(actor, tenant)
     target = _membership(tenant, user)
     _may_manage(actor_role, target)
-    User.objects.filter(pk=user.pk).update(frozen_at=None)
+    User.objects.filter(pk=user.pk).update(frozen_at=None, locked_until=None, failed_login_count=0)
     audit_event_record(actor=actor, action="account.unfrozen", target=user, tenant=tenant)
     _tell_admins(tenant, template="user_unfrozen", context={"user_email": user.email, "by": actor.user.email},
                  exclude=[actor.user])

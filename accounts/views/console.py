@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.models import AuditEvent
 from audit.services import Actor, RequestMeta
+from portal.clock import now
 
 from ..console_forms import InviteForm, ResetPasswordForm, RoleForm, SettingsForm
 from ..models import Membership, Tenant, User
@@ -82,7 +83,7 @@ def users(request):
         memberships = memberships.filter(Q(user__email__icontains=q) | Q(user__full_name__icontains=q))
     page = Paginator(memberships, 25).get_page(request.GET.get("page"))
     return render(request, "accounts/console/users.html", _ctx(request, page=page, q=q, role_form=RoleForm(),
-                                                       reset_form=ResetPasswordForm()))
+                                                       reset_form=ResetPasswordForm(), now=now()))
 
 
 def _run(request, action):

@@ -20,6 +20,7 @@ from audit.services import Actor, RequestMeta, audit_event_record
 from notifications.models import OutboxMessage
 from tests import factories
 from tests.conftest import emails_to, link_in, staff_client
+from tests.factories import PASSWORD
 
 GA, UA, MEMBER = Membership.Role.GLOBAL_ADMIN, Membership.Role.USER_ADMIN, Membership.Role.MEMBER
 NEW_PASSWORD = "a brand new passphrase of mine 42"
@@ -635,3 +636,17 @@ def test_self_service_reset_for_selected_users_only(world, deliver):
     browser.post(url(world.a, "self-service-reset", world.target), {"allowed": "1"})
     assert user_may_self_reset(world.target)
     assert not user_may_self_reset(world.member)
+
+
+def test_an_admin_unlocks_a_locked_account(world):
+    from datetime import timedelta
+
+    from portal.clock import now
+
+    User.objects.filter(pk=world.target.pk).update(locked_until=now() + timedelta(minutes=20), failed_login_count=3)
+    browser = client_for(world.ga)
+    assert "Locked" in browser.get(url(world.a, "users")).content.decode()
+    browser.post(url(world.a, "unfreeze", world.target))
+    world.target.refresh_from_db()
+    assert world.target.locked_until is None
+    assert Client().post("/login/", {"email": world.target.email, "password": PASSWORD}).status_code == 302
