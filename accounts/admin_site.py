@@ -1,30 +1,24 @@
 from django.contrib import admin
+from django.contrib.auth.views import redirect_to_login
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
-from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.admin import OTPAdminSite
 
 
-class StaffOTPAuthenticationForm(OTPAdminAuthenticationForm):
-    """Password + token in one step: with no device chosen, the token's shape picks it.
+class SupportAdminSite(OTPAdminSite):
+    """The agents' admin: OTP-verified staff only. Sign-in happens at /login/, never here.
 
-    Six digits go to the staff member's authenticator app, anything else to their backup
-    codes, so only the device the person meant records a failed attempt.
+    /login/ is the one place with the lockout, the freeze, the rate limits and second-factor
+    enrolment; an admin login form of its own would be a second, weaker door.
     """
 
-    def _chosen_device(self, user):
-        device = super()._chosen_device(user)
-        token = (self.cleaned_data.get("otp_token") or "").strip()
-        if device is None and token:
-            model = TOTPDevice if token.isdigit() and len(token) == 6 else StaticDevice
-            device = model.objects.devices_for_user(user, confirmed=True).first()
-        return device
+    def login(self, request, extra_context=None):
+        next_url = request.GET.get("next") or reverse("admin:index", current_app=self.name)
+        return redirect_to_login(next_url, reverse("accounts:login"))
 
 
 def configure_admin_site():
-    """Staff sign in to the admin with a password and a one-time token (django-otp)."""
-    admin.site.__class__ = OTPAdminSite
-    admin.site.login_form = StaffOTPAuthenticationForm
+    admin.site.__class__ = SupportAdminSite
     admin.site.site_header = _("Escalation portal — support")
     admin.site.site_title = _("Escalation portal")
     admin.site.index_title = _("Support desk")

@@ -26,7 +26,8 @@ def tenant_for_domain(domain: str) -> Tenant | None:
 
 
 def tenant_owns_email(tenant: Tenant, email: str) -> bool:
-    return any(domain_covers(d, email) for d in tenant.all_domains)
+    """Exactly one of the tenant's verified domains: a subdomain's mailboxes may belong to someone else."""
+    return email_domain(email) in {d.lower() for d in tenant.all_domains}
 
 
 def user_by_email(email: str) -> User | None:

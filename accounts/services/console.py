@@ -22,12 +22,12 @@ from audit.services import Actor, audit_event_record
 from notifications.services import outbox_enqueue
 
 from .. import selectors
+from ..policy import ADMIN_ROLES
 from ..models import Membership, Tenant, User
 from .roles import membership_set_role
 from .sessions import sessions_end_others
 
 GLOBAL = Membership.Role.GLOBAL_ADMIN
-ADMIN_ROLES = (Membership.Role.GLOBAL_ADMIN, Membership.Role.USER_ADMIN)
 
 
 class ConsoleError(Exception):
@@ -58,8 +58,15 @@ def _membership(tenant: Tenant, user: User) -> Membership:
 
 
 def _may_manage(actor_role: str, target: Membership) -> None:
+    """Account-wide actions (password, second factor, deactivation, unfreeze) on ``target``'s user."""
     if actor_role != GLOBAL and target.role in ADMIN_ROLES:
         raise ConsoleError(_("Only a global admin can manage admins."))
+    # The account is one for all its organisations: acting on it from one would reach the others
+    # (an admin of B could take over a global admin of A who is a member of B).
+    if Membership.objects.filter(user_id=target.user_id).exclude(tenant_id=target.tenant_id).exists():
+        raise ConsoleError(_("This person also belongs to another organisation: ask support to act on the account."))
+    if target.user.is_staff:
+        raise PermissionDenied
 
 
 def _guard_last_global_admin(tenant: Tenant, target: Membership) -> None:
@@ -115,7 +122,10 @@ def console_deactivate(*, actor: Actor, tenant: Tenant, user: User) -> User:
     if user.pk == actor.user.pk:
         raise ConsoleError(_("You cannot deactivate your own account."))
     _guard_last_global_admin(tenant, target)
-    User.objects.filter(pk=user.pk).update(is_active=False)
+    # An unusable password also voids every set-password link already sent.
+    user.set_unusable_password()
+    user.is_active = False
+    user.save(update_fields=["password", "is_active"])
     sessions_end_others(user=user, keep_session_key=None)
     audit_event_record(actor=actor, action="user.deactivated", target=user, tenant=tenant)
     _tell_admins(tenant, template="user_deactivated", context={"user_email": user.email, "by": actor.user.email},

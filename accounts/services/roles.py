@@ -5,6 +5,7 @@ from django.db import transaction
 from audit.services import Actor, audit_event_record
 
 from ..models import Membership, Tenant, User
+from ..policy import ADMIN_ROLES
 from .sessions import sessions_end_others
 
 
@@ -21,7 +22,9 @@ def membership_set_role(*, actor: Actor, user: User, tenant: Tenant, role: str, 
     if not created and membership.role != role:
         membership.role = role
         membership.save(update_fields=["role"])
-        # A privilege change: the user signs in again, under the new role, with a new session key.
+    if before != role and (not created or role in ADMIN_ROLES):
+        # A privilege change: the user signs in again, under the new role (and its second factor),
+        # with a new session key.
         sessions_end_others(user=user, keep_session_key=None)
     audit_event_record(
         actor=actor, action="role.changed", target=membership, tenant=tenant,

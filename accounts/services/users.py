@@ -22,7 +22,11 @@ def user_set_initial_password(*, user: User, password: str, actor: Actor) -> Use
     """Set the password from a set-password link and activate the account. Writes ``password.set``."""
     user = User.objects.select_for_update().get(pk=user.pk)
     user.set_password(password)
-    user.is_active = True
+    # Only a new account (invited or elevated, never signed in) is activated by its link; a
+    # deactivated account stays deactivated.
+    activated = not user.is_active and user.last_login is None
+    if activated:
+        user.is_active = True
     user.save(update_fields=["password", "is_active"])
-    audit_event_record(actor=actor, action="password.set", target=user, after={"activated": True})
+    audit_event_record(actor=actor, action="password.set", target=user, after={"activated": activated})
     return user

@@ -650,3 +650,45 @@ def test_an_admin_unlocks_a_locked_account(world):
     world.target.refresh_from_db()
     assert world.target.locked_until is None
     assert Client().post("/login/", {"email": world.target.email, "password": PASSWORD}).status_code == 302
+
+
+def test_an_admin_cannot_take_over_someone_who_belongs_to_another_organisation(world):
+    """A's global admin is also a member of B: B's admin must not reset their password or factor."""
+    factories.MembershipFactory(user=world.ga, tenant=world.b, role=MEMBER)
+    before = snapshot(world)
+    browser = client_for(world.gb)
+    for action, data in (("reset-password", {"mode": "temporary"}), ("second-factor", {}), ("deactivate", {})):
+        page = browser.post(url(world.b, action, world.ga), data, follow=True).content.decode()
+        assert "also belongs to another organisation" in page
+    assert snapshot(world) == before
+
+
+def test_deactivation_voids_a_set_password_link_already_sent(world, deliver):
+    browser = client_for(world.ga)
+    browser.post(url(world.a, "reset-password", world.target), {"mode": "link"})
+    deliver()
+    link = link_in(emails_to(world.target.email)[-1], "/account/set-password/")
+    browser.post(url(world.a, "deactivate", world.target))
+    stranger = Client()
+    page = stranger.get(link, follow=True).content.decode()
+    assert "not valid" in page
+    world.target.refresh_from_db()
+    assert not world.target.is_active
+
+
+def test_the_console_audit_log_hides_support_notes(world):
+    from tickets.models import ServiceRequest
+
+    sr = ServiceRequest.objects.get(reference="SR-FABR-0001")
+    audit_event_record(actor=Actor.system(), action="check.recorded", target=sr, tenant=world.a,
+                       after={"note": "CFO does not know this person"})
+    page = client_for(world.ga).get(url(world.a, "audit")).content.decode()
+    assert "CFO does not know" not in page and "check.recorded" not in page
+
+
+def test_an_admin_without_a_verified_factor_is_sent_to_sign_in_not_in_a_loop(world):
+    browser = Client()
+    browser.force_login(world.ga)
+    response = browser.get("/console/")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+    assert browser.get(response["Location"]).status_code == 200

@@ -21,37 +21,45 @@ def _requests(n, **kwargs):
                                         sla_due_at=now() + timedelta(hours=5), **kwargs)
 
 
+def test_admin_sign_in_goes_through_the_portal_sign_in(client, agent):
+    response = client.get("/admin/login/?next=/admin/tickets/servicerequest/")
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=/admin/tickets/servicerequest/"
+    assert client.get(QUEUE)["Location"].startswith("/admin/login/")
+
+
 def test_admin_asks_for_an_otp_token(client, agent):
-    response = client.post("/admin/login/", {"username": agent.email, "password": PASSWORD, "otp_token": "000000"})
-    assert response.status_code == 200
+    response = client.post("/login/", {"email": agent.email, "password": PASSWORD})
+    assert response["Location"] == "/login/verify/"
+    assert client.post("/login/verify/", {"token": "000000"}).status_code == 200
     assert client.get(QUEUE).status_code == 302, "no token, no queue"
 
 
 def test_agent_signs_in_with_password_and_a_real_totp_token(client, agent):
     device = agent.totpdevice_set.get()
-    token = str(totp(device.bin_key)).zfill(6)
-    response = client.post("/admin/login/", {
-        "username": agent.email, "password": PASSWORD, "otp_device": device.persistent_id, "otp_token": token,
-    })
-    assert response.status_code == 302
+    client.post("/login/?next=/admin/", {"email": agent.email, "password": PASSWORD, "next": "/admin/"})
+    response = client.post("/login/verify/", {"token": str(totp(device.bin_key)).zfill(6)})
+    assert response["Location"] == "/admin/"
     assert client.get(QUEUE).status_code == 200
 
 
-def test_token_alone_picks_the_device_by_its_shape(client, agent):
-    device = agent.totpdevice_set.get()
-    token = str(totp(device.bin_key)).zfill(6)
-    assert client.post("/admin/login/", {"username": agent.email, "password": PASSWORD,
-                                         "otp_token": token}).status_code == 302
-    assert client.get(QUEUE).status_code == 200
+def test_staff_lockout_applies_to_the_admin_too(client, agent):
+    for _ in range(10):
+        client.post("/login/", {"email": agent.email, "password": "not the password"})
+    response = client.post("/login/", {"email": agent.email, "password": PASSWORD})
+    assert response.status_code == 200 and "locked" in response.content.decode()
+    agent.refresh_from_db()
+    assert agent.locked_until is not None
 
 
 def test_a_backup_token_works_once(client, agent):
-    device = StaticDevice.objects.create(user=agent, name="backup")
+    device = StaticDevice.objects.create(user=agent, name="backup", confirmed=True)
     StaticToken.objects.create(device=device, token="backup-token-1")
-    data = {"username": agent.email, "password": PASSWORD, "otp_token": "backup-token-1"}
-    assert client.post("/admin/login/", data).status_code == 302
+    client.post("/login/", {"email": agent.email, "password": PASSWORD})
+    assert client.post("/login/verify/", {"token": "backup-token-1"}).status_code == 302
     client.logout()
-    assert client.post("/admin/login/", data).status_code == 200
+    client.post("/login/", {"email": agent.email, "password": PASSWORD})
+    assert client.post("/login/verify/", {"token": "backup-token-1"}).status_code == 200
 
 
 def test_queue_query_count_does_not_grow_with_rows(agent_client):

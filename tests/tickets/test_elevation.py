@@ -186,16 +186,21 @@ def test_proposing_an_email_off_the_tenant_domains_is_refused(db, agent, email):
     assert not AuditEvent.objects.filter(action="elevation.proposed").exists()
 
 
-@pytest.mark.parametrize("email", ["luc@{other}", "luc@eu.{domain}"])
-def test_other_verified_domains_and_subdomains_may_be_proposed(db, agent, email):
+def test_other_verified_domains_may_be_proposed(db, agent):
     sr = verified_request()
     TenantDomain.objects.create(tenant=sr.tenant, domain="fabrikam-group.example")
-    email = email.format(domain=sr.tenant.primary_domain, other="fabrikam-group.example")
 
-    elevation = services.elevation_propose(service_request=sr, actor=actor(agent), email=email)
+    elevation = services.elevation_propose(service_request=sr, actor=actor(agent), email="luc@fabrikam-group.example")
 
-    assert elevation.email == email
+    assert elevation.email == "luc@fabrikam-group.example"
     assert ServiceRequest.objects.get(pk=sr.pk).status == Status.ELEVATION_PROPOSED
+
+
+def test_a_subdomain_is_not_a_verified_domain(db, agent):
+    """Mailboxes on a subdomain (a forgotten or third-party-hosted one) may belong to someone else."""
+    sr = verified_request()
+    with pytest.raises(DomainError, match="not on a verified domain"):
+        services.elevation_propose(service_request=sr, actor=actor(agent), email=f"eve@evil.{sr.tenant.primary_domain}")
 
 
 def test_proposing_a_staff_account_is_refused(db, agent):
