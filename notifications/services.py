@@ -1,10 +1,12 @@
 """The transactional outbox: rows written with the change, delivered by Celery after commit."""
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import translation
 
@@ -75,10 +77,10 @@ def outbox_deliver_message(*, message_id: int) -> OutboxMessage | None:
             return message
         message.attempts += 1
         message.last_attempt_at = now()
-        subject, text, html = render_message(message)
-        email = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [message.to_email])
-        email.attach_alternative(html, "text/html")
         try:
+            subject, text, html = render_message(message)
+            email = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [message.to_email])
+            email.attach_alternative(html, "text/html")
             email.send()
         except Exception as exc:  # recorded, then re-raised outside the transaction for the retry
             error = exc
@@ -97,12 +99,22 @@ def outbox_deliver_message(*, message_id: int) -> OutboxMessage | None:
     return message
 
 
+def resend_backoff(attempts: int) -> timedelta:
+    """How long a pending message waits after its last attempt: 1, 2, 4 … minutes, at most an hour."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
+
+
 def outbox_resend_pending() -> int:
-    """Re-dispatch pending messages older than OUTBOX_RESEND_AFTER. Returns how many were handed over."""
-    cutoff = now() - settings.OUTBOX_RESEND_AFTER
-    ids = list(
-        OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING, created_at__lte=cutoff)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:500]
-    )
-    return sum(1 for pk in ids if outbox_dispatch(message_id=pk))
+    """Re-dispatch stuck pending messages. Returns how many were handed to the broker.
+
+    A message never attempted is stuck once older than OUTBOX_RESEND_AFTER (the broker was down at
+    commit); one that failed waits a growing backoff, so that a long SMTP outage spends its
+    attempts over about a day instead of minutes.
+    """
+    moment = now()
+    candidates = OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING).filter(
+        Q(last_attempt_at__isnull=True, created_at__lte=moment - settings.OUTBOX_RESEND_AFTER)
+        | Q(last_attempt_at__isnull=False, last_attempt_at__lte=moment - settings.OUTBOX_RESEND_AFTER)
+    ).order_by("created_at").values_list("pk", "attempts", "last_attempt_at")[:1000]
+    due = [pk for pk, attempts, last in candidates if last is None or last <= moment - resend_backoff(attempts)]
+    return sum(1 for pk in due[:500] if outbox_dispatch(message_id=pk))

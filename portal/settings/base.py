@@ -196,7 +196,7 @@ SERVICE_REQUEST_RATE = env.str("SERVICE_REQUEST_RATE", default="5/h")
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
 EVIDENCE_MAX_FILES = 5
 OUTBOX_RESEND_AFTER = timedelta(minutes=env.int("OUTBOX_RESEND_AFTER_MINUTES", default=3))
-OUTBOX_MAX_ATTEMPTS = 10
+OUTBOX_MAX_ATTEMPTS = 30  # with the backoff below an hour, about a day of outage
 
 LOGGING = {
     "version": 1,

@@ -81,3 +81,32 @@ def test_an_smtp_outage_keeps_the_email_pending_for_a_retry(db, settings):
         outbox_deliver_message(message_id=message.pk)
     message.refresh_from_db()
     assert message.status == "pending" and message.attempts == 1 and "Connection" in message.last_error
+
+
+def test_a_failing_email_is_retried_with_a_growing_backoff_not_every_minute(db, settings):
+    from datetime import timedelta
+
+    from notifications.services import outbox_resend_pending, resend_backoff
+    from portal.clock import travel
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2
+    message = _pending()
+    for _ in range(4):
+        with pytest.raises(OSError):
+            outbox_deliver_message(message_id=message.pk)
+    message.refresh_from_db()
+    assert message.attempts == 4 and message.status == "pending"
+    assert resend_backoff(4) == timedelta(minutes=8)
+    with travel(timedelta(minutes=5)):
+        assert outbox_resend_pending() == 0, "not yet: the backoff after 4 attempts is 8 minutes"
+    with travel(timedelta(minutes=9)):
+        assert outbox_resend_pending() == 1
+
+
+def test_a_template_error_counts_as_an_attempt(db):
+    message = OutboxMessage.objects.create(created_at=now(), template="no_such_template", to_email="x@example.org")
+    with pytest.raises(Exception):
+        outbox_deliver_message(message_id=message.pk)
+    message.refresh_from_db()
+    assert message.attempts == 1 and "no_such_template" in message.last_error
