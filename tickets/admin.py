@@ -2,7 +2,7 @@
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -17,7 +17,8 @@ from portal.clock import now
 from . import selectors, services
 from .admin_forms import ACTION_FORMS
 from .models import Elevation, Evidence, ServiceRequest, Status
-from .workflow import SLA_RUNNING, DomainError, allowed_targets
+from .services.agents import CHECKABLE
+from .workflow import OPEN, SLA_RUNNING, DomainError, allowed_targets
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -116,6 +117,8 @@ class ServiceRequestAdmin(admin.ModelAdmin):
         return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        if not str(object_id).isdigit():
+            raise Http404
         sr = get_object_or_404(ServiceRequest.objects.select_related("tenant", "assignee"), pk=object_id)
         if not self.has_view_permission(request, sr):
             raise PermissionDenied
@@ -199,6 +202,10 @@ class ServiceRequestAdmin(admin.ModelAdmin):
             "events": audit_events_for(sr)[:50],
             "elevation": elevation,
             "targets": allowed_targets(sr.status, role) if role else [],
+            "is_open": sr.status in OPEN,
+            "can_assign": bool(role) and sr.status in OPEN and sr.assignee_id != request.user.pk
+            and sr.status != Status.AWAITING_EMAIL_CONFIRMATION,
+            "can_record_check": bool(role) and sr.status in CHECKABLE,
             "forms": forms,
             "Status": Status,
             "can_approve": role == "supervisor" and elevation is not None and elevation.proposed_by_id != request.user.pk,

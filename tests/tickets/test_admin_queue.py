@@ -132,3 +132,8 @@ def test_unconfirmed_requests_are_not_in_the_queue(agent_client):
     assert "SR-CONF-0001" in page and "SR-WAIT-0001" not in page
     explicit = agent_client.get(QUEUE + "?status__exact=awaiting_email_confirmation").content.decode()
     assert "SR-WAIT-0001" in explicit
+
+
+def test_a_request_page_with_a_junk_id_is_a_404(agent_client):
+    assert agent_client.get(QUEUE + "not-a-number/change/").status_code in (302, 404)
+    assert agent_client.get(QUEUE + "999999/change/").status_code == 404

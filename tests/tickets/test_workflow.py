@@ -449,3 +449,12 @@ def test_a_reply_on_an_unassigned_request_reaches_the_agents(db, agent):
     sr.save(update_fields=["assignee"])
     services.service_request_requester_reply(service_request=sr, body="Paris")
     assert OutboxMessage.objects.filter(template="requester_replied", to_email=agent.email).exists()
+
+
+def test_an_agent_cannot_mark_the_email_confirmed_by_hand(db, agent):
+    tenant = factories.TenantFactory()
+    sr = factories.ServiceRequestFactory(tenant_on_record=tenant, tenant=tenant, status="in_review")
+    with pytest.raises(DomainError, match="requester's own link"):
+        services.verification_check_record(service_request=sr, actor=actor(agent), kind=CheckKind.EMAIL_CONFIRMED,
+                                           outcome=CheckOutcome.PASSED)
+    assert not VerificationCheck.objects.filter(service_request=sr).exists()

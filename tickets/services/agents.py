@@ -77,6 +77,8 @@ def service_request_match_tenant(*, service_request: ServiceRequest, tenant, act
 def service_request_post_message(*, service_request: ServiceRequest, actor: Actor, kind: str, body: str) -> Message:
     """Add a public reply (emailed to the requester) or an internal note (staff only)."""
     _role(actor)
+    if kind not in Message.Kind.values or not body.strip():
+        raise DomainError(_("Write a public reply or an internal note."))
     sr = lock(service_request)
     _open(sr)
     message = Message.objects.create(service_request=sr, kind=kind, author=actor.user, body=body)
@@ -116,6 +118,10 @@ def verification_check_record(
     ``verified``; a failed check takes a verified request back to review.
     """
     role = _role(actor)
+    if kind not in CheckKind.values or outcome not in CheckOutcome.values:
+        raise DomainError(_("Unknown check or outcome."))
+    if kind == CheckKind.EMAIL_CONFIRMED:
+        raise DomainError(_("The work email is confirmed only by the requester's own link."))
     sr = lock(service_request)
     if sr.status not in CHECKABLE:
         raise DomainError(_("Checks can only be recorded while the request is being reviewed."))

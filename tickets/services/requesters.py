@@ -38,19 +38,19 @@ def service_request_submit(*, data: dict, uploads=(), language: str = "en", meta
     are written together. ``data`` holds the form's cleaned fields (model field names).
     """
     raw, digest = tokens.new_token()
-    for _attempt in range(5):
-        try:
-            with transaction.atomic():
-                sr = ServiceRequest.objects.create(
-                    reference=tokens.new_reference(), language=language, confirmation_token_hash=digest,
-                    consent_given_at=now(), submitted_ip=getattr(meta, "ip_address", None), **data,
-                )
-                break
-        except IntegrityError:  # reference collision: astronomically rare, try another
-            continue
-    else:
-        raise DomainError("could not allocate a reference")
     with transaction.atomic():
+        for _attempt in range(5):
+            try:
+                with transaction.atomic():  # a savepoint: a reference collision retries, nothing else is lost
+                    sr = ServiceRequest.objects.create(
+                        reference=tokens.new_reference(), language=language, confirmation_token_hash=digest,
+                        consent_given_at=now(), submitted_ip=getattr(meta, "ip_address", None), **data,
+                    )
+                break
+            except IntegrityError:  # reference collision: astronomically rare, try another
+                continue
+        else:
+            raise DomainError("could not allocate a reference")
         _store_evidence(sr, uploads)
         audit_event_record(actor=_requester(sr, meta), action="request.filed", target=sr,
                            after={"reference": sr.reference, "evidence": len(uploads)})
