@@ -2,8 +2,11 @@
 import os
 import sys
 
+from portal.environment import load_dotenv
+
 
 def main():
+    load_dotenv()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.local")
     from django.core.management import execute_from_command_line
 

@@ -4,6 +4,9 @@ import os
 
 from celery import Celery
 
+from portal.environment import load_dotenv
+
+load_dotenv()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.local")
 
 app = Celery("portal")

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,10 +43,31 @@ def test_production_refuses_to_start_without_secret_key():
     assert "SECRET_KEY" in result.stderr
 
 
+@pytest.mark.parametrize("missing", ["CELERY_BROKER_URL", "EMAIL_URL"])
+def test_production_refuses_to_fall_back_to_the_demo_broker_or_mail_files(missing):
+    env = {"SECRET_KEY": "x" * 60, "DATABASE_URL": "postgres://x@127.0.0.1/x", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+           "EMAIL_URL": "smtp://127.0.0.1:25"}
+    del env[missing]
+    result = _run_settings("portal.settings.production", env)
+    assert result.returncode != 0
+    assert missing in result.stderr
+
+
+def test_the_dotenv_file_can_choose_the_settings_module(tmp_path):
+    code = "import os, portal; print(os.environ['DJANGO_SETTINGS_MODULE'])"
+    env_file = tmp_path / ".env"
+    env_file.write_text("DJANGO_SETTINGS_MODULE=portal.settings.production\n")
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env["PORTAL_ENV_FILE"] = str(env_file)
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "portal.settings.production", result.stderr
+
+
 def test_production_settings_pass_the_deploy_check():
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     env.update({"DJANGO_SETTINGS_MODULE": "portal.settings.production", "SECRET_KEY": "x" * 60 + "-Yz9!",
                 "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/portal", "ALLOWED_HOSTS": "portal.example.com",
+                "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
                 "EMAIL_URL": "smtp://127.0.0.1:2525", "SITE_URL": "https://portal.example.com"})
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
@@ -84,5 +104,8 @@ def test_french_pages_render_in_french(client, db, path, french):
     assert 'lang="fr"' in response.content.decode()
 
 
-def test_languages_are_english_and_french():
-    assert dict(settings.LANGUAGES).keys() == {"en", "fr"}
+def test_seed_demo_refuses_to_run_without_debug(db):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("seed_demo")

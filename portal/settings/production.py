@@ -10,6 +10,10 @@ if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set in the environment for production.")
 DEBUG = False
 DATABASES = {"default": env.db("DATABASE_URL")}
+# No silent fall-back to the demo's folder broker or mail files: both must be named.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL")
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+vars().update(env.email_url_config(env.str("EMAIL_URL")))
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 CACHES = {"default": env.cache("CACHE_URL", default=env.str("REDIS_URL", default="rediscache://127.0.0.1:6379/1"))}
 

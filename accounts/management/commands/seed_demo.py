@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -69,7 +69,13 @@ def _request_data(**overrides):
 class Command(BaseCommand):
     help = "Create demo tenants, users, support staff (with TOTP) and service requests. Safe to run twice."
 
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="run even with DEBUG off (never in production)")
+
     def handle(self, *args, **options):
+        if not settings.DEBUG and not options["force"]:
+            # The demo publishes its passwords, TOTP secrets and backup codes.
+            raise CommandError("seed_demo creates accounts with published secrets: it runs only with DEBUG on.")
         with transaction.atomic():
             staff = self._staff()
             self._tenants()
