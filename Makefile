@@ -27,6 +27,7 @@ var:
 	mkdir -p var/mail var/private var/cache var/static var/celery/queue var/celery/processed
 
 messages: $(VENV)/.installed
+	@command -v msgfmt >/dev/null || { apt-get update -qq && apt-get install -y -qq gettext >/dev/null; }
 	$(PY) manage.py compilemessages --ignore=.venv --ignore=var -v 0
 
 run: install var messages

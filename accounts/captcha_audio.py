@@ -6,6 +6,7 @@ stored in ``captcha_audio/<lang>/``, so the audio works offline with no system b
 
 import array
 import io
+import math
 import random
 import secrets
 import wave
@@ -36,16 +37,28 @@ def _silence(seconds: float) -> bytes:
     return b"\x00\x00" * int(RATE * seconds)
 
 
-def captcha_wav(text: str, language: str = "en") -> bytes:
-    """A WAV reading ``text`` character by character, with pauses and a little noise."""
-    frames = bytearray(_silence(0.6))
+def captcha_wav(text: str, language: str = "en", seed: int | None = None) -> bytes:
+    """A WAV reading ``text`` character by character.
+
+    Each clip gets a random loudness and the pauses a random length, over a wandering hum and
+    noise, so that the clips cannot simply be found at fixed places by matching. ``seed`` makes
+    one rendering repeatable (tests); pages never pass it.
+    """
+    rng = random.Random(seed if seed is not None else secrets.randbits(64))
+    samples = array.array("h", _silence(rng.uniform(0.4, 0.9)))
     for char in text.upper():
-        if char in CHARS:
-            frames += _clip(language, char) + _silence(0.7)
-    samples = array.array("h", bytes(frames))
-    rng = random.Random(secrets.randbits(32))
+        if char not in CHARS:
+            continue
+        gain = rng.uniform(0.6, 1.3)
+        clip = array.array("h", _clip(language, char))
+        samples.extend(max(-32768, min(32767, int(v * gain))) for v in clip)
+        samples.extend(array.array("h", _silence(rng.uniform(0.45, 0.95))))
+    hum_step = 2 * math.pi * rng.uniform(90, 220) / RATE
+    hum_level = rng.uniform(300, 900)
+    phase = rng.uniform(0, 2 * math.pi)
     for i in range(len(samples)):
-        samples[i] = max(-32768, min(32767, samples[i] + rng.randint(-300, 300)))
+        noise = hum_level * math.sin(phase + i * hum_step) + rng.randint(-450, 450)
+        samples[i] = max(-32768, min(32767, int(samples[i] + noise)))
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as w:
         w.setnchannels(1)

@@ -373,12 +373,25 @@ def test_the_french_page_reads_the_characters_in_french(db):
     url = re.search(r'src="(/password-reset/captcha/[0-9a-f]{40}\.wav)"', text(page)).group(1)
 
     fr_audio, fr_frames = audio_of(french, page)
-    en_audio, en_frames = audio_of(Client(HTTP_ACCEPT_LANGUAGE="en"), page)
+    en_audio, _en_frames = audio_of(Client(HTTP_ACCEPT_LANGUAGE="en"), page)
     en_again = Client(HTTP_ACCEPT_LANGUAGE="en").get(url).content
-    assert en_again != en_audio and len(en_again) == len(en_audio), "random noise, same speech"
+    assert en_again != en_audio, "each listening is randomised (loudness, pauses, noise)"
     assert fr_audio != en_audio
-    assert fr_frames - en_frames == clip_frames("fr", challenge) - clip_frames("en", challenge) != 0, \
-        "the French audio is made of the French clips"
+    # The French audio is the French clips with 0.4-0.9 s before and 0.45-0.95 s after each one.
+    n, rate = len(challenge), 8000
+    low = clip_frames("fr", challenge) + int(0.4 * rate) + n * int(0.45 * rate)
+    high = clip_frames("fr", challenge) + int(0.9 * rate) + n * int(0.95 * rate)
+    assert low <= fr_frames <= high
+
+
+def test_the_audio_of_one_language_is_made_of_that_language_s_clips():
+    from accounts.captcha_audio import captcha_wav
+
+    def frames(language):
+        return wave.open(io.BytesIO(captcha_wav("AC3X7M", language, seed=7))).getnframes()
+
+    # Same seed, same pauses: the difference is exactly the clips'.
+    assert frames("fr") - frames("en") == clip_frames("fr", "AC3X7M") - clip_frames("en", "AC3X7M") != 0
 
 
 # --- nothing says whether an account exists ----------------------------------------------------
