@@ -2,7 +2,33 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from audit.services import Actor, RequestMeta
+
 from .models import Membership, Tenant, TenantDomain, User
+from .services.support import tenant_changed_by_support, user_changed_by_support
+
+TENANT_FIELDS = ("legal_name", "partner_id", "primary_domain", "country", "postal_address", "phone_on_record",
+                 "self_service_reset_enabled", "self_service_reset_scope")
+USER_ACCESS_FIELDS = ("is_active", "is_staff", "is_superuser")
+
+
+def _actor(request):
+    return Actor(kind="staff", user=request.user, meta=RequestMeta.from_request(request))
+
+
+def _tenant_state(tenant):
+    if tenant.pk is None:
+        return {}
+    state = {f: str(getattr(tenant, f)) for f in TENANT_FIELDS}
+    state["other_domains"] = sorted(tenant.other_domains.values_list("domain", flat=True))
+    return state
+
+
+def _user_state(user):
+    if user.pk is None:
+        return {}
+    return {**{f: getattr(user, f) for f in USER_ACCESS_FIELDS},
+            "groups": sorted(user.groups.values_list("name", flat=True))}
 
 
 class MembershipInline(admin.TabularInline):
@@ -37,11 +63,21 @@ class TenantAdmin(admin.ModelAdmin):
     list_filter = ("country", "self_service_reset_enabled")
     search_fields = ("legal_name", "partner_id", "primary_domain", "other_domains__domain")
     inlines = [TenantDomainInline, MembershipInline]
+    # The admin wraps each save in a transaction: the audit event is written in the same one.
+    def save_model(self, request, obj, form, change):
+        request._tenant_before = _tenant_state(Tenant.objects.get(pk=obj.pk)) if obj.pk else {}
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        tenant_changed_by_support(actor=_actor(request), tenant=form.instance,
+                                  before=getattr(request, "_tenant_before", {}), after=_tenant_state(form.instance))
+
     fieldsets = (
         (None, {"fields": ("legal_name", "partner_id", "country", "postal_address")}),
         (_("Contact on record"), {"fields": ("phone_on_record",)}),
         (_("Domains"), {"fields": ("primary_domain",)}),
-        (_("Settings"), {"fields": ("self_service_reset_enabled",)}),
+        (_("Settings"), {"fields": ("self_service_reset_enabled", "self_service_reset_scope")}),
     )
 
 
@@ -60,3 +96,12 @@ class UserAdmin(DjangoUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "full_name", "password1", "password2")}),)
     readonly_fields = ("last_login", "date_joined")
+
+    def save_model(self, request, obj, form, change):
+        request._user_before = _user_state(User.objects.get(pk=obj.pk)) if obj.pk else {}
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        user_changed_by_support(actor=_actor(request), user=form.instance,
+                                before=getattr(request, "_user_before", {}), after=_user_state(form.instance))

@@ -1,0 +1,51 @@
+"""Support's edits of tenants and users in the admin are audited, and a new phone on record is told."""
+
+from accounts.models import Membership, Tenant, User
+from audit.models import AuditEvent
+from notifications.models import OutboxMessage
+from tests import factories
+from tests.conftest import staff_client
+
+
+def test_a_superuser_changing_the_phone_on_record_is_audited_and_told(client, db):
+    admin_user = factories.UserFactory(is_staff=True, is_superuser=True)
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.create(user=admin_user, name="x", confirmed=True)
+    staff_client(client, admin_user)
+    tenant = factories.TenantFactory(phone_on_record="+33 1 00 00 00 01")
+    ga = factories.MembershipFactory(tenant=tenant, role=Membership.Role.GLOBAL_ADMIN).user
+    url = f"/admin/accounts/tenant/{tenant.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200
+    data = {"legal_name": tenant.legal_name, "partner_id": tenant.partner_id, "country": "FR",
+            "postal_address": tenant.postal_address, "phone_on_record": "+33 6 66 66 66 66",
+            "primary_domain": tenant.primary_domain, "self_service_reset_scope": "all",
+            "other_domains-TOTAL_FORMS": "1", "other_domains-INITIAL_FORMS": "0",
+            "other_domains-0-domain": "new-domain.example",
+            "memberships-TOTAL_FORMS": "1", "memberships-INITIAL_FORMS": "1",
+            "memberships-0-id": Membership.objects.get(tenant=tenant).pk, "memberships-0-tenant": tenant.pk}
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    event = AuditEvent.objects.get(action="tenant.changed_by_support")
+    assert event.after["phone_on_record"] == "+33 6 66 66 66 66"
+    assert event.after["other_domains"] == ["new-domain.example"]
+    assert OutboxMessage.objects.filter(template="phone_changed", to_email=ga.email).exists()
+    assert Tenant.objects.get(pk=tenant.pk).phone_on_record == "+33 6 66 66 66 66"
+
+
+def test_making_someone_staff_is_audited(client, db):
+    admin_user = factories.UserFactory(is_staff=True, is_superuser=True)
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.create(user=admin_user, name="x", confirmed=True)
+    staff_client(client, admin_user)
+    user = factories.UserFactory(email="new.agent@support.example")
+    data = {"email": user.email, "full_name": user.full_name, "preferred_language": "en", "is_active": "on",
+            "is_staff": "on", "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00",
+            "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"}
+    response = client.post(f"/admin/accounts/user/{user.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert User.objects.get(pk=user.pk).is_staff
+    event = AuditEvent.objects.get(action="user.changed_by_support")
+    assert event.before["is_staff"] is False and event.after["is_staff"] is True
