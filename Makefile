@@ -42,6 +42,7 @@ services:
 	@pg_isready -h 127.0.0.1 -p 5432 >/dev/null && redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null
 
 test: install-test services messages
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest --create-db $(PYTEST_ARGS)
 
 bench: install-test services

@@ -2,9 +2,8 @@
 
 import smtplib
 
-from django.db import OperationalError
-
 from celery import shared_task
+from django.db import OperationalError
 
 from . import services
 

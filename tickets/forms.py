@@ -2,7 +2,6 @@
 
 import re
 
-from accounts.reset_forms import audio_captcha_field
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Fieldset, Layout, Submit
 from django import forms
@@ -10,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from accounts.reset_forms import audio_captcha_field
 from accounts.selectors import domain_covers, email_domain
 
 from .evidence import evidence_check_many

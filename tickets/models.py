@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
-from django_countries.fields import CountryField
 from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
 
 from portal.clock import now
 

@@ -54,10 +54,6 @@ def overdue_q(at=None):
     return Q(status__in=SLA_RUNNING, sla_due_at__lt=at or now())
 
 
-def queue():
-    return ServiceRequest.objects.select_related("assignee", "tenant")
-
-
 def latest_checks(service_request: ServiceRequest) -> dict[str, VerificationCheck]:
     """The latest recorded check of each kind."""
     latest: dict[str, VerificationCheck] = {}
@@ -74,10 +70,6 @@ def checklist(service_request: ServiceRequest) -> list[dict]:
 def checks_all_passed(service_request: ServiceRequest) -> bool:
     latest = latest_checks(service_request)
     return all(k in latest and latest[k].outcome == CheckOutcome.PASSED for k in REQUIRED_CHECKS)
-
-
-def checks_any_failed(service_request: ServiceRequest) -> bool:
-    return any(c.outcome == CheckOutcome.FAILED for c in latest_checks(service_request).values())
 
 
 @dataclass

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.services import Actor, audit_event_record
 from portal.clock import now
+from portal.errors import DomainError
 
 from .models import ServiceRequest, Status
 
@@ -42,14 +43,6 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
 for _open in OPEN:
     TRANSITIONS[(_open, Status.REJECTED)] = STAFF
     TRANSITIONS[(_open, Status.CANCELLED)] = frozenset({REQUESTER})
-
-
-class DomainError(Exception):
-    """A business rule refused the action. ``message`` is safe to show to the person who tried."""
-
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
 
 
 class TransitionError(DomainError):

@@ -7,33 +7,28 @@ user's password.
 
 import secrets
 
-from django.conf import settings
-from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.urls import reverse
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.services import Actor, audit_event_record
 from notifications.services import outbox_enqueue
+from portal.errors import DomainError
 
 from .. import selectors
-from ..policy import ADMIN_ROLES
 from ..models import Membership, Tenant, User
+from ..policy import ADMIN_ROLES
 from .roles import membership_set_role
 from .sessions import sessions_end_others
+from .users import password_link
 
 GLOBAL = Membership.Role.GLOBAL_ADMIN
 
 
-class ConsoleError(Exception):
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
+class ConsoleError(DomainError):
+    """A console action was refused by the tenant's rules."""
 
 
 def admin_role(user: User, tenant: Tenant) -> str | None:
@@ -87,11 +82,6 @@ def _tell_admins(tenant: Tenant, *, template: str, context: dict, exclude=()) ->
 def _tell_user(user: User, *, template: str, context: dict, secrets_=None, tenant=None) -> None:
     outbox_enqueue(template=template, to_email=user.email, language=user.preferred_language,
                    context={**context, "tenant": tenant.legal_name if tenant else ""}, secrets=secrets_, target=user)
-
-
-def _password_link(user: User) -> str:
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    return settings.SITE_URL + reverse("accounts:set_password", args=[uid, default_token_generator.make_token(user)])
 
 
 @transaction.atomic
@@ -169,7 +159,7 @@ def console_reset_password(*, actor: Actor, tenant: Tenant, user: User, mode: st
                    tenant=tenant)
     else:
         _tell_user(user, template="password_reset_by_admin", context={"mode": "link", "by": actor.user.email},
-                   secrets_={"reset_url": _password_link(user)}, tenant=tenant)
+                   secrets_={"reset_url": password_link(user)}, tenant=tenant)
     if user.alternate_email:
         # A notice without the link: the owner hears of it where an attacker who holds the work mailbox does not.
         outbox_enqueue(template="password_reset_by_admin", to_email=user.alternate_email,
@@ -219,7 +209,7 @@ def console_invite(*, actor: Actor, tenant: Tenant, email: str, full_name: str) 
     user = User.objects.create_user(email=email, password=None, full_name=full_name, is_active=False)
     membership_set_role(actor=actor, user=user, tenant=tenant, role=Membership.Role.MEMBER, reason="invitation")
     audit_event_record(actor=actor, action="user.invited", target=user, tenant=tenant)
-    _tell_user(user, template="invitation", context={"by": actor.user.email}, secrets_={"reset_url": _password_link(user)},
+    _tell_user(user, template="invitation", context={"by": actor.user.email}, secrets_={"reset_url": password_link(user)},
                tenant=tenant)
     return user
 

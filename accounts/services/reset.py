@@ -26,6 +26,7 @@ from audit.services import Actor, audit_event_record
 from notifications.models import OutboxMessage
 from notifications.services import outbox_enqueue
 from portal.clock import now
+from portal.errors import DomainError
 from tickets import tokens
 
 from .. import policy, selectors
@@ -42,10 +43,8 @@ CODE_WINDOW = timedelta(minutes=10)
 FREEZE_LINK_LIFETIME = timedelta(days=7)
 
 
-class ResetError(Exception):
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
+class ResetError(DomainError):
+    """A self-service reset step was refused."""
 
 
 WRONG_CODE = _("The code is not right or has expired. Check your alternate email for the latest code.")

@@ -6,16 +6,15 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.services import Actor, audit_event_record
+from portal.errors import DomainError
 
 from ..models import User
 
 BACKUP_CODES = 10
 
 
-class SecondFactorError(Exception):
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
+class SecondFactorError(DomainError):
+    """A token or enrolment was refused."""
 
 
 def totp_enrolment_start(*, user: User) -> TOTPDevice:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from audit.services import Actor, audit_event_record
 from notifications.services import outbox_enqueue
 from portal.clock import now
+from portal.errors import DomainError
 
 from ..models import User
 
@@ -17,10 +18,8 @@ LOCKOUT_THRESHOLD = 10
 LOCKOUT_PERIOD = timedelta(minutes=30)
 
 
-class SignInError(Exception):
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
+class SignInError(DomainError):
+    """A sign-in was refused (one message for every reason)."""
 
 
 GENERIC = _("The email or password is not right. After 10 failed attempts the account is locked for 30 minutes.")

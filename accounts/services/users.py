@@ -1,6 +1,11 @@
 """Creating users and setting their first password."""
 
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from audit.services import Actor, audit_event_record
 
@@ -30,3 +35,10 @@ def user_set_initial_password(*, user: User, password: str, actor: Actor) -> Use
     user.save(update_fields=["password", "is_active"])
     audit_event_record(actor=actor, action="password.set", target=user, after={"activated": activated})
     return user
+
+
+def password_link(user: User) -> str:
+    """A single-use set-password link (Django's token dies with the password), valid PASSWORD_RESET_TIMEOUT,
+    built from SITE_URL, never from the request's Host header."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    return settings.SITE_URL + reverse("accounts:set_password", args=[uid, default_token_generator.make_token(user)])

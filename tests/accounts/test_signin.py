@@ -55,7 +55,7 @@ def test_member_signs_in_with_password_and_lands_on_security_page(client, db):
 
 
 def test_email_is_matched_without_regard_to_case(client, db):
-    user = member(email="ana@fabrikam.example")
+    member(email="ana@fabrikam.example")
     response = client.post("/login/", {"email": "Ana@Fabrikam.EXAMPLE", "password": PASSWORD})
     assert response["Location"] == SECURITY
     assert signed_in(client)

@@ -41,7 +41,7 @@ def test_request_from_form_to_new_global_admin(client, db, deliver):
     assert response.status_code == 302
     tracking = client.get(response["Location"])
     assert tracking.status_code == 200
-    assert "In our queue" in tracking.content.decode() or "queue" in tracking.content.decode()
+    assert '<span class="badge bg-primary" id="status">New</span>' in tracking.content.decode()
     deliver()
     assert "/requests/" in emails_to("claire@fabrikam.example")[-1].body
     assert emails_to("agent@support.example"), "agents hear of a new request in the queue"

@@ -2,10 +2,11 @@
 
 import django.db.models.deletion
 import django_countries.fields
-import portal.clock
-import tickets.storage
 from django.conf import settings
 from django.db import migrations, models
+
+import portal.clock
+import tickets.storage
 
 
 class Migration(migrations.Migration):

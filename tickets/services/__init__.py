@@ -14,8 +14,8 @@ from .requesters import (  # noqa: F401
     evidence_open,
     service_request_cancel,
     service_request_confirm_email,
+    service_request_for_token,
     service_request_requester_reply,
     service_request_send_tracking_link,
     service_request_submit,
-    service_request_for_token,
 )

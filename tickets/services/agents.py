@@ -11,7 +11,7 @@ from ..selectors import checks_all_passed, latest_checks, staff_role
 from ..workflow import CLOSED, DomainError, lock, transition
 
 
-def _role(actor: Actor) -> str:
+def staff_role_of(actor: Actor) -> str:
     role = staff_role(actor.user)
     if role is None:
         raise DomainError(_("Only support agents and supervisors can do this."))
@@ -26,7 +26,7 @@ def _open(sr: ServiceRequest) -> None:
 @transaction.atomic
 def service_request_assign(*, service_request: ServiceRequest, actor: Actor, assignee=None) -> ServiceRequest:
     """Assign the request (to the actor by default). A new request moves to ``in_review``."""
-    role = _role(actor)
+    role = staff_role_of(actor)
     sr = lock(service_request)
     _open(sr)
     assignee = assignee or actor.user
@@ -46,7 +46,7 @@ def service_request_assign(*, service_request: ServiceRequest, actor: Actor, ass
 @transaction.atomic
 def service_request_match_tenant(*, service_request: ServiceRequest, tenant, actor: Actor) -> ServiceRequest:
     """Confirm which tenant the request is about. Writes ``tenant.matched``."""
-    _role(actor)
+    staff_role_of(actor)
     sr = lock(service_request)
     _open(sr)
     if sr.status in (Status.ELEVATION_PROPOSED,):
@@ -68,7 +68,7 @@ def service_request_match_tenant(*, service_request: ServiceRequest, tenant, act
                                    after={"check": kind, "outcome": CheckOutcome.NOT_POSSIBLE, "note": note})
     if sr.status == Status.VERIFIED and before != tenant.pk:
         # Checks were made against another record: look again.
-        transition(sr, Status.IN_REVIEW, actor=actor, role=_role(actor), note="tenant changed")
+        transition(sr, Status.IN_REVIEW, actor=actor, role=staff_role_of(actor), note="tenant changed")
     service_request.refresh_from_db()
     return sr
 
@@ -76,7 +76,7 @@ def service_request_match_tenant(*, service_request: ServiceRequest, tenant, act
 @transaction.atomic
 def service_request_post_message(*, service_request: ServiceRequest, actor: Actor, kind: str, body: str) -> Message:
     """Add a public reply (emailed to the requester) or an internal note (staff only)."""
-    _role(actor)
+    staff_role_of(actor)
     if kind not in Message.Kind.values or not body.strip():
         raise DomainError(_("Write a public reply or an internal note."))
     sr = lock(service_request)
@@ -91,7 +91,7 @@ def service_request_post_message(*, service_request: ServiceRequest, actor: Acto
 @transaction.atomic
 def service_request_ask_information(*, service_request: ServiceRequest, actor: Actor, body: str) -> ServiceRequest:
     """Ask the requester for something: a public message, and the request waits on them."""
-    role = _role(actor)
+    role = staff_role_of(actor)
     sr = lock(service_request)
     Message.objects.create(service_request=sr, kind=Message.Kind.PUBLIC, author=actor.user, body=body)
     return transition(sr, Status.WAITING_ON_REQUESTER, actor=actor, role=role, note=body)
@@ -102,7 +102,7 @@ def service_request_reject(*, service_request: ServiceRequest, actor: Actor, rea
     """Reject with a reason the requester sees."""
     if not reason.strip():
         raise DomainError(_("Give the requester a reason for the rejection."))
-    return transition(service_request, Status.REJECTED, actor=actor, role=_role(actor), note=reason.strip())
+    return transition(service_request, Status.REJECTED, actor=actor, role=staff_role_of(actor), note=reason.strip())
 
 
 CHECKABLE = {Status.NEW, Status.IN_REVIEW, Status.WAITING_ON_REQUESTER, Status.VERIFIED}
@@ -117,7 +117,7 @@ def verification_check_record(
     When every required check has passed and the tenant is matched, the request becomes
     ``verified``; a failed check takes a verified request back to review.
     """
-    role = _role(actor)
+    role = staff_role_of(actor)
     if kind not in CheckKind.values or outcome not in CheckOutcome.values:
         raise DomainError(_("Unknown check or outcome."))
     if kind == CheckKind.EMAIL_CONFIRMED:

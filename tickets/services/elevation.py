@@ -1,30 +1,25 @@
 """Elevation: an agent proposes who becomes global admin, a different supervisor approves."""
 
-from django.conf import settings
-from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
-from django.urls import reverse
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext_lazy as _
 
 from accounts import selectors as account_selectors
 from accounts.models import Membership
 from accounts.services import membership_set_role, user_create_inactive
+from accounts.services.users import password_link
 from audit.services import Actor, audit_event_record
 from portal.clock import now
 
 from ..models import Elevation, ServiceRequest, Status
 from ..selectors import staff_role
 from ..workflow import SUPERVISOR, DomainError, lock, transition
+from .agents import staff_role_of
 
 
 @transaction.atomic
 def elevation_propose(*, service_request: ServiceRequest, actor: Actor, email: str, full_name: str = "") -> Elevation:
     """Propose ``email`` as the tenant's new global admin. Only a verified request can be proposed."""
-    role = staff_role(actor.user)
-    if role is None:
-        raise DomainError(_("Only support agents and supervisors can do this."))
+    role = staff_role_of(actor)
     sr = lock(service_request)
     if sr.status != Status.VERIFIED:
         raise DomainError(_("Only a verified request can have an elevation proposed."))
@@ -79,9 +74,7 @@ def elevation_approve(*, service_request: ServiceRequest, actor: Actor) -> Eleva
             user = user_create_inactive(actor=actor, email=elevation.email, full_name=elevation.full_name,
                                         tenant=tenant, language=sr.language)
         if not user.has_usable_password() or not user.is_active:
-            uid = urlsafe_base64_encode(force_bytes(user.pk))
-            token = default_token_generator.make_token(user)
-            secrets["set_password_url"] = settings.SITE_URL + reverse("accounts:set_password", args=[uid, token])
+            secrets["set_password_url"] = password_link(user)
         membership_set_role(actor=actor, user=user, tenant=tenant, role=Membership.Role.GLOBAL_ADMIN,
                             reason=f"service request {sr.reference}")
         elevation.user = user

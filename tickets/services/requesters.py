@@ -103,11 +103,15 @@ def _invalid_link_message():
 def service_request_for_token(*, reference: str, token: str | None) -> ServiceRequest | None:
     """The request this tracking token opens, or None (wrong token, unknown reference, link expired)."""
     sr = ServiceRequest.objects.filter(reference=(reference or "").upper()).first()
-    if sr is None or not tokens.matches(token, sr.tracking_token_hash):
-        return None
-    if sr.status in CLOSED and sr.closed_at and now() > sr.closed_at + settings.SERVICE_REQUEST_TRACKING_GRACE:
+    if sr is None or not tokens.matches(token, sr.tracking_token_hash) or _tracking_expired(sr):
         return None
     return sr
+
+
+def _tracking_expired(sr: ServiceRequest) -> bool:
+    """Private links die a while after the request closes."""
+    return bool(sr.status in CLOSED and sr.closed_at
+                and now() > sr.closed_at + settings.SERVICE_REQUEST_TRACKING_GRACE)
 
 
 @transaction.atomic
@@ -119,7 +123,7 @@ def service_request_send_tracking_link(*, reference: str, email: str, meta=None)
     sr = ServiceRequest.objects.select_for_update().filter(reference=(reference or "").strip().upper()).first()
     if sr is None or sr.requester_email.lower() != (email or "").strip().lower() or not sr.tracking_token_hash:
         return
-    if sr.status in CLOSED and sr.closed_at and now() > sr.closed_at + settings.SERVICE_REQUEST_TRACKING_GRACE:
+    if _tracking_expired(sr):
         return
     raw, digest = tokens.new_token()
     sr.tracking_token_hash = digest

@@ -170,7 +170,7 @@ class Command(BaseCommand):
         w(f"  Public form:   {site}/requests/new/")
         w(f"  Agents' admin: {site}/admin/   (password + OTP token)")
         w(f"  Health:        {site}/healthz")
-        w(f"  Emails land in var/mail/ (one file per message)")
+        w("  Emails land in var/mail/ (one file per message)")
         w(f"  Demo password for every account: {DEMO_PASSWORD}")
         for email, _name, group, _key, backups in STAFF:
             device = TOTPDevice.objects.get(user=staff[email], name="demo authenticator")
