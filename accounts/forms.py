@@ -79,11 +79,16 @@ class RecoveryForm(ReauthForm):
 class InitialPasswordForm(SetPasswordForm):
     """Set the first password; the account is activated by ``accounts.services``."""
 
+    def __init__(self, *args, meta=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.meta = meta
+
     def save(self, commit=True):
         from audit.services import Actor
 
         from .services import user_set_initial_password
 
         return user_set_initial_password(
-            user=self.user, password=self.cleaned_data["new_password1"], actor=Actor(kind="user", user=self.user)
+            user=self.user, password=self.cleaned_data["new_password1"],
+            actor=Actor(kind="user", user=self.user, meta=self.meta),
         )

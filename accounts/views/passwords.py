@@ -1,6 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import reverse_lazy
 
+from audit.services import RequestMeta
+
 from ..forms import InitialPasswordForm
 
 
@@ -11,6 +13,9 @@ class SetPasswordView(auth_views.PasswordResetConfirmView):
     form_class = InitialPasswordForm
     success_url = reverse_lazy("accounts:set_password_done")
     post_reset_login = False
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "meta": RequestMeta.from_request(self.request)}
 
 
 class SetPasswordDoneView(auth_views.PasswordResetCompleteView):

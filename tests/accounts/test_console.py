@@ -692,3 +692,17 @@ def test_an_admin_without_a_verified_factor_is_sent_to_sign_in_not_in_a_loop(wor
     response = browser.get("/console/")
     assert response.status_code == 302 and response["Location"].startswith("/login/")
     assert browser.get(response["Location"]).status_code == 200
+
+
+def test_the_users_page_costs_the_same_queries_for_3_or_30_users(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    browser = client_for(world.ga)
+    with CaptureQueriesContext(connection) as few:
+        assert browser.get(url(world.a, "users")).status_code == 200
+    for n in range(27):
+        person(world.a, MEMBER, f"extra{n}@fabrikam.example")
+    with CaptureQueriesContext(connection) as many:
+        assert browser.get(url(world.a, "users")).status_code == 200
+    assert len(many) == len(few)
