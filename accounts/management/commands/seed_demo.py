@@ -168,7 +168,7 @@ class Command(BaseCommand):
         w("")
         w("Escalation portal demo")
         w(f"  Public form:   {site}/requests/new/")
-        w(f"  Agents' admin: {site}/admin/   (password + OTP token)")
+        w(f"  Agents' admin: {site}/admin/   (sign in at {site}/login/: password, then a TOTP or backup code)")
         w(f"  Health:        {site}/healthz")
         w("  Emails land in var/mail/ (one file per message)")
         w(f"  Demo password for every account: {DEMO_PASSWORD}")
