@@ -19,6 +19,7 @@ from portal.errors import DomainError
 
 from .. import selectors
 from ..models import Membership, Tenant, User
+from ..notify import tell_tenant_admins
 from ..policy import ADMIN_ROLES
 from .roles import membership_set_role
 from .sessions import sessions_end_others
@@ -73,12 +74,6 @@ def _guard_last_global_admin(tenant: Tenant, target: Membership) -> None:
             raise ConsoleError(_("This is the last active global admin: make someone else global admin first."))
 
 
-def _tell_admins(tenant: Tenant, *, template: str, context: dict, exclude=()) -> None:
-    for admin in selectors.tenant_admins(tenant).exclude(pk__in=[u.pk for u in exclude]):
-        outbox_enqueue(template=template, to_email=admin.email, language=admin.preferred_language,
-                       context={**context, "tenant": tenant.legal_name}, target=tenant)
-
-
 def _tell_user(user: User, *, template: str, context: dict, secrets_=None, tenant=None) -> None:
     outbox_enqueue(template=template, to_email=user.email, language=user.preferred_language,
                    context={**context, "tenant": tenant.legal_name if tenant else ""}, secrets=secrets_, target=user)
@@ -100,7 +95,7 @@ def console_set_role(*, actor: Actor, tenant: Tenant, user: User, role: str) -> 
     membership = membership_set_role(actor=actor, user=user, tenant=tenant, role=role, reason="console")
     context = {"user_email": user.email, "before": before, "after": role, "by": actor.user.email}
     _tell_user(user, template="role_changed", context=context, tenant=tenant)
-    _tell_admins(tenant, template="role_changed_admins", context=context, exclude=[user, actor.user])
+    tell_tenant_admins(tenant, template="role_changed_admins", context=context, exclude=[user, actor.user])
     return membership
 
 
@@ -118,7 +113,7 @@ def console_deactivate(*, actor: Actor, tenant: Tenant, user: User) -> User:
     user.save(update_fields=["password", "is_active"])
     sessions_end_others(user=user, keep_session_key=None)
     audit_event_record(actor=actor, action="user.deactivated", target=user, tenant=tenant)
-    _tell_admins(tenant, template="user_deactivated", context={"user_email": user.email, "by": actor.user.email},
+    tell_tenant_admins(tenant, template="user_deactivated", context={"user_email": user.email, "by": actor.user.email},
                  exclude=[actor.user])
     user.refresh_from_db()
     return user
@@ -133,7 +128,7 @@ def console_unfreeze(*, actor: Actor, tenant: Tenant, user: User) -> User:
     _may_manage(actor_role, target)
     User.objects.filter(pk=user.pk).update(frozen_at=None, locked_until=None, failed_login_count=0)
     audit_event_record(actor=actor, action="account.unfrozen", target=user, tenant=tenant)
-    _tell_admins(tenant, template="user_unfrozen", context={"user_email": user.email, "by": actor.user.email},
+    tell_tenant_admins(tenant, template="user_unfrozen", context={"user_email": user.email, "by": actor.user.email},
                  exclude=[actor.user])
     user.refresh_from_db()
     return user
@@ -234,7 +229,7 @@ def console_update_settings(*, actor: Actor, tenant: Tenant, self_service_reset_
                            before=before, after=after)
     if before["phone_on_record"] != tenant.phone_on_record:
         # Support calls this number back to verify requests: every admin must know it changed.
-        _tell_admins(tenant, template="phone_changed", context={"before": before["phone_on_record"],
+        tell_tenant_admins(tenant, template="phone_changed", context={"before": before["phone_on_record"],
                                                                 "after": tenant.phone_on_record,
                                                                 "by": actor.user.email})
     return tenant

@@ -31,6 +31,7 @@ from tickets import tokens
 
 from .. import policy, selectors
 from ..models import AccountFreezeLink, Membership, PasswordResetSession, Tenant, User
+from ..notify import tell_tenant_admins
 from .security import user_addresses
 from .sessions import sessions_end_others
 
@@ -116,11 +117,9 @@ def reset_tell_admins(*, session: PasswordResetSession, policy_: Policy, meta) -
         return
     session.admins_told_at = now()
     session.save(update_fields=["admins_told_at"])
-    for admin in selectors.tenant_admins(policy_.tenant).exclude(pk=session.user.pk):
-        outbox_enqueue(template="reset_requested_admins", to_email=admin.email, language=admin.preferred_language,
-                       context={"user_email": session.user.email, "tenant": policy_.tenant.legal_name,
-                                "console_url": settings.SITE_URL + reverse("console:users", args=[policy_.tenant.pk])},
-                       target=session.user)
+    tell_tenant_admins(policy_.tenant, template="reset_requested_admins", exclude=[session.user], target=session.user,
+                       context={"user_email": session.user.email,
+                                "console_url": settings.SITE_URL + reverse("console:users", args=[policy_.tenant.pk])})
     audit_event_record(actor=Actor(kind="anonymous", label="self-service reset", meta=meta),
                        action="password.reset_requested", target=session.user, tenant=policy_.tenant)
 
@@ -234,11 +233,9 @@ def reset_complete(*, session: PasswordResetSession, new_password: str, meta) ->
         outbox_enqueue(template="password_reset_done", to_email=address, language=user.preferred_language,
                        context={"ip": meta.ip_address or ""}, secrets={"freeze_url": freeze_url}, target=user)
     if tenant is not None:
-        for admin in selectors.tenant_admins(tenant).exclude(pk=user.pk):
-            outbox_enqueue(template="password_reset_done_admins", to_email=admin.email,
-                           language=admin.preferred_language,
-                           context={"user_email": user.email, "tenant": tenant.legal_name, "ip": meta.ip_address or ""},
-                           secrets={"freeze_url": freeze_url}, target=user)
+        tell_tenant_admins(tenant, template="password_reset_done_admins", exclude=[user], target=user,
+                           context={"user_email": user.email, "ip": meta.ip_address or ""},
+                           secrets={"freeze_url": freeze_url})
     return user
 
 
@@ -258,7 +255,6 @@ def account_freeze(*, raw_token: str, meta) -> User | None:
     audit_event_record(actor=Actor(kind="anonymous", label="this-was-not-me link", meta=meta),
                        action="account.frozen", target=user, tenant=tenant)
     if tenant is not None:
-        for admin in selectors.tenant_admins(tenant).exclude(pk=user.pk):
-            outbox_enqueue(template="account_frozen_admins", to_email=admin.email, language=admin.preferred_language,
-                           context={"user_email": user.email, "tenant": tenant.legal_name}, target=user)
+        tell_tenant_admins(tenant, template="account_frozen_admins", exclude=[user], target=user,
+                           context={"user_email": user.email})
     return user

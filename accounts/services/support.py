@@ -1,10 +1,9 @@
 """Changes support makes to tenants and users in the Django admin: audited, and told to the tenant."""
 
 from audit.services import Actor, audit_event_record
-from notifications.services import outbox_enqueue
 
-from .. import selectors
 from ..models import Tenant, User
+from ..notify import tell_tenant_admins
 
 
 def tenant_changed_by_support(*, actor: Actor, tenant: Tenant, before: dict, after: dict) -> None:
@@ -15,10 +14,8 @@ def tenant_changed_by_support(*, actor: Actor, tenant: Tenant, before: dict, aft
     audit_event_record(actor=actor, action="tenant.changed_by_support", target=tenant, tenant=tenant,
                        before=before, after=after)
     if "phone_on_record" in after and before.get("phone_on_record") != after["phone_on_record"]:
-        for admin in selectors.tenant_admins(tenant):
-            outbox_enqueue(template="phone_changed", to_email=admin.email, language=admin.preferred_language,
-                           context={"before": before.get("phone_on_record", ""), "after": after["phone_on_record"],
-                                    "by": "support", "tenant": tenant.legal_name}, target=tenant)
+        tell_tenant_admins(tenant, template="phone_changed", context={
+            "before": before.get("phone_on_record", ""), "after": after["phone_on_record"], "by": "support"})
 
 
 def user_changed_by_support(*, actor: Actor, user: User, before: dict, after: dict) -> None:
