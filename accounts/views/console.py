@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.models import AuditEvent
@@ -111,35 +112,29 @@ def user_role(request, user_id):
     return redirect("console:users", tenant_id=request.tenant.pk)
 
 
-@require_POST
-@tenant_admin
-def user_deactivate(request, user_id):
-    user = _member(request, user_id)
-    if _run(request, lambda: console_services.console_deactivate(actor=_actor(request), tenant=request.tenant,
-                                                                 user=user)):
-        messages.success(request, _("%(email)s is deactivated.") % {"email": user.email})
-    return redirect("console:users", tenant_id=request.tenant.pk)
+def _member_action(service, success, **service_kwargs):
+    """A POST-only console action on one member: call ``service``, say ``success`` or the refusal."""
+
+    @require_POST
+    @tenant_admin
+    def view(request, user_id):
+        user = _member(request, user_id)
+        kwargs = {name: parse(request) for name, parse in service_kwargs.items()}
+        done = _run(request, lambda: service(actor=_actor(request), tenant=request.tenant, user=user, **kwargs) or True)
+        if done:
+            messages.success(request, success % {"email": user.email})
+        return redirect("console:users", tenant_id=request.tenant.pk)
+
+    return view
 
 
-@require_POST
-@tenant_admin
-def user_self_reset(request, user_id):
-    user = _member(request, user_id)
-    allowed = request.POST.get("allowed") == "1"
-    if _run(request, lambda: console_services.console_set_self_reset_allowed(
-            actor=_actor(request), tenant=request.tenant, user=user, allowed=allowed)):
-        messages.success(request, _("Self-service reset updated for %(email)s.") % {"email": user.email})
-    return redirect("console:users", tenant_id=request.tenant.pk)
-
-
-@require_POST
-@tenant_admin
-def user_unfreeze(request, user_id):
-    user = _member(request, user_id)
-    if _run(request, lambda: console_services.console_unfreeze(actor=_actor(request), tenant=request.tenant,
-                                                               user=user)):
-        messages.success(request, _("%(email)s can sign in again.") % {"email": user.email})
-    return redirect("console:users", tenant_id=request.tenant.pk)
+user_deactivate = _member_action(console_services.console_deactivate, gettext_lazy("%(email)s is deactivated."))
+user_unfreeze = _member_action(console_services.console_unfreeze, gettext_lazy("%(email)s can sign in again."))
+user_reenrol = _member_action(console_services.console_require_reenrolment,
+                              gettext_lazy("%(email)s must set up a second factor at next sign-in."))
+user_self_reset = _member_action(console_services.console_set_self_reset_allowed,
+                                 gettext_lazy("Self-service reset updated for %(email)s."),
+                                 allowed=lambda request: request.POST.get("allowed") == "1")
 
 
 @require_POST
@@ -156,16 +151,6 @@ def user_reset_password(request, user_id):
     elif result:
         # Shown once, never stored in clear.
         return render(request, "accounts/console/temporary_password.html", _ctx(request, member=user, password=result))
-    return redirect("console:users", tenant_id=request.tenant.pk)
-
-
-@require_POST
-@tenant_admin
-def user_reenrol(request, user_id):
-    user = _member(request, user_id)
-    if _run(request, lambda: console_services.console_require_reenrolment(
-            actor=_actor(request), tenant=request.tenant, user=user) or True):
-        messages.success(request, _("%(email)s must set up a second factor at next sign-in.") % {"email": user.email})
     return redirect("console:users", tenant_id=request.tenant.pk)
 
 
