@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from audit.services import Actor, RequestMeta
 
 from .models import Membership, Tenant, TenantDomain, User
-from .services.support import tenant_changed_by_support, user_changed_by_support
+from .services.support import tenant_changed_by_support, user_changed_by_support, user_password_set_by_support
 
 TENANT_FIELDS = ("legal_name", "partner_id", "primary_domain", "country", "postal_address", "phone_on_record",
                  "self_service_reset_enabled", "self_service_reset_scope")
@@ -96,6 +96,12 @@ class UserAdmin(DjangoUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "full_name", "password1", "password2")}),)
     readonly_fields = ("last_login", "date_joined")
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            user_password_set_by_support(actor=_actor(request), user=User.objects.get(pk=id))
+        return response
 
     def save_model(self, request, obj, form, change):
         request._user_before = _user_state(User.objects.get(pk=obj.pk)) if obj.pk else {}

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -13,6 +14,9 @@ class SupportAdminSite(OTPAdminSite):
     """
 
     def login(self, request, extra_context=None):
+        if request.user.is_authenticated and not request.user.is_verified():
+            # Signed in without a second factor (e.g. made staff since): sign in again, with one.
+            logout(request)
         next_url = request.GET.get("next") or reverse("admin:index", current_app=self.name)
         return redirect_to_login(next_url, reverse("accounts:login"))
 

@@ -115,6 +115,6 @@ def outbox_resend_pending() -> int:
     candidates = OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING).filter(
         Q(last_attempt_at__isnull=True, created_at__lte=moment - settings.OUTBOX_RESEND_AFTER)
         | Q(last_attempt_at__isnull=False, last_attempt_at__lte=moment - settings.OUTBOX_RESEND_AFTER)
-    ).order_by("created_at").values_list("pk", "attempts", "last_attempt_at")[:1000]
+    ).order_by("created_at").values_list("pk", "attempts", "last_attempt_at")[:5000]
     due = [pk for pk, attempts, last in candidates if last is None or last <= moment - resend_backoff(attempts)]
     return sum(1 for pk in due[:500] if outbox_dispatch(message_id=pk))

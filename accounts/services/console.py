@@ -182,7 +182,9 @@ def console_set_self_reset_allowed(*, actor: Actor, tenant: Tenant, user: User, 
     """Include a user in (or exclude them from) self-service reset when the tenant chose selected users."""
     actor_role = _require_admin(actor, tenant)
     target = _membership(tenant, user)
-    _may_manage(actor_role, target)
+    # This switch is this tenant's own (its membership), not account-wide: only the role rule applies.
+    if actor_role != GLOBAL and target.role in ADMIN_ROLES:
+        raise ConsoleError(_("Only a global admin can manage admins."))
     if target.self_service_reset_allowed != allowed:
         target.self_service_reset_allowed = allowed
         target.save(update_fields=["self_service_reset_allowed"])

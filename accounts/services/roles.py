@@ -22,7 +22,7 @@ def membership_set_role(*, actor: Actor, user: User, tenant: Tenant, role: str, 
     if not created and membership.role != role:
         membership.role = role
         membership.save(update_fields=["role"])
-    if before != role and (not created or role in ADMIN_ROLES):
+    if before != role and (role in ADMIN_ROLES or before in ADMIN_ROLES):
         # A privilege change: the user signs in again, under the new role (and its second factor),
         # with a new session key.
         sessions_end_others(user=user, keep_session_key=None)

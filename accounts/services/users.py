@@ -42,3 +42,16 @@ def password_link(user: User) -> str:
     built from SITE_URL, never from the request's Host header."""
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     return settings.SITE_URL + reverse("accounts:set_password", args=[uid, default_token_generator.make_token(user)])
+
+
+@transaction.atomic
+def user_reactivate_for_elevation(*, actor: Actor, user: User, tenant: Tenant) -> User:
+    """Turn an existing account back on for an approved elevation, with no usable password: the
+    new admin gets in only through the single-use set-password link. Writes ``user.reactivated``."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    user.set_unusable_password()
+    user.is_active = True
+    user.frozen_at = None
+    user.save(update_fields=["password", "is_active", "frozen_at"])
+    audit_event_record(actor=actor, action="user.reactivated", target=user, tenant=tenant)
+    return user

@@ -49,3 +49,23 @@ def test_making_someone_staff_is_audited(client, db):
     assert User.objects.get(pk=user.pk).is_staff
     event = AuditEvent.objects.get(action="user.changed_by_support")
     assert event.before["is_staff"] is False and event.after["is_staff"] is True
+
+
+def test_a_password_set_in_the_admin_is_audited_and_ends_sessions(client, db):
+    from django.test import Client
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    admin_user = factories.UserFactory(is_staff=True, is_superuser=True)
+    TOTPDevice.objects.create(user=admin_user, name="x", confirmed=True)
+    staff_client(client, admin_user)
+    member = factories.MembershipFactory().user
+    elsewhere = Client()
+    elsewhere.post("/login/", {"email": member.email, "password": factories.PASSWORD})
+    assert elsewhere.get("/account/security/").status_code == 200
+    new_password = "set by support for a reason"
+    response = client.post(f"/admin/accounts/user/{member.pk}/password/",
+                           {"password1": new_password, "password2": new_password, "usable_password": "true"})
+    assert response.status_code == 302, response.content.decode()[:1500]
+    assert AuditEvent.objects.filter(action="password.set_by_support", target_id=str(member.pk)).exists()
+    assert OutboxMessage.objects.filter(template="security_changed", to_email=member.email).exists()
+    assert elsewhere.get("/account/security/").status_code == 302

@@ -137,3 +137,12 @@ def test_unconfirmed_requests_are_not_in_the_queue(agent_client):
 def test_a_request_page_with_a_junk_id_is_a_404(agent_client):
     assert agent_client.get(QUEUE + "not-a-number/change/").status_code in (302, 404)
     assert agent_client.get(QUEUE + "999999/change/").status_code == 404
+
+
+def test_staff_signed_in_without_a_factor_is_not_sent_round_in_circles(client, db):
+    user = factories.UserFactory(is_staff=True)
+    client.force_login(user)
+    first = client.get("/admin/")
+    second = client.get(first["Location"])
+    assert second.status_code == 302 and second["Location"].startswith("/login/")
+    assert client.get(second["Location"]).status_code == 200, "the sign-in page shows, no loop"

@@ -269,3 +269,20 @@ def test_approval_rechecks_that_the_user_did_not_become_staff_meanwhile(db, agen
     sr.refresh_from_db()
     assert sr.status == Status.ELEVATION_PROPOSED
     assert _global_admins(sr) == []
+
+
+def test_a_deactivated_existing_user_comes_back_through_the_link_only(client, db, agent, supervisor, deliver):
+    sr = verified_request()
+    old = factories.UserFactory(email=sr.elevate_email, is_active=False)
+    User.objects.filter(pk=old.pk).update(last_login=now())
+    services.elevation_propose(service_request=sr, actor=actor(agent), email=sr.elevate_email)
+    approve(sr, supervisor)
+    deliver()
+    old.refresh_from_db()
+    assert old.is_active and not old.has_usable_password(), "on again, but no old password works"
+    link = link_in(emails_to(old.email)[-1], "/account/set-password/")
+    form = client.get(link, follow=True)
+    new_password = "a completely new passphrase"
+    assert client.post(form.redirect_chain[-1][0], {"new_password1": new_password,
+                                                    "new_password2": new_password}).status_code == 302
+    assert client.post("/login/", {"email": old.email, "password": new_password})["Location"] == "/login/enrol/"

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts import selectors as account_selectors
 from accounts.models import Membership
 from accounts.services import membership_set_role, user_create_inactive
-from accounts.services.users import password_link
+from accounts.services.users import password_link, user_reactivate_for_elevation
 from audit.services import Actor, audit_event_record
 from portal.clock import now
 
@@ -70,10 +70,12 @@ def elevation_approve(*, service_request: ServiceRequest, actor: Actor) -> Eleva
         if user is not None and user.is_staff:
             raise DomainError(_("A support staff account cannot be made a tenant's global admin."))
         secrets = {}
-        if user is None:
+        if user is None:  # inactive until its single-use link sets a password
             user = user_create_inactive(actor=actor, email=elevation.email, full_name=elevation.full_name,
                                         tenant=tenant, language=sr.language)
-        if not user.has_usable_password() or not user.is_active:
+        elif not user.is_active:  # a deactivated account comes back only through the new link
+            user = user_reactivate_for_elevation(actor=actor, user=user, tenant=tenant)
+        if not user.is_active or not user.has_usable_password():
             secrets["set_password_url"] = password_link(user)
         membership_set_role(actor=actor, user=user, tenant=tenant, role=Membership.Role.GLOBAL_ADMIN,
                             reason=f"service request {sr.reference}")
