@@ -56,22 +56,37 @@ class TenantDomainInline(admin.TabularInline):
     extra = 0
 
 
+class AuditedByServiceAdmin(admin.ModelAdmin):
+    """Snapshot ``audit_state`` before a save and hand before/after to ``audit_service``.
+
+    The admin wraps each save in a transaction, so the audit event lands in the same one.
+    """
+
+    audit_state = None  # callable(obj) -> dict
+    audit_service = None  # callable(actor=, obj=, before=, after=)
+
+    def save_model(self, request, obj, form, change):
+        request._audit_before = self.audit_state(self.model.objects.get(pk=obj.pk)) if obj.pk else {}
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        self.audit_service(actor=_actor(request), obj=form.instance,
+                                 before=getattr(request, "_audit_before", {}), after=self.audit_state(form.instance))
+
+
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(AuditedByServiceAdmin):
     list_display = ("legal_name", "partner_id", "primary_domain", "country", "phone_on_record",
                     "self_service_reset_enabled")
     list_filter = ("country", "self_service_reset_enabled")
     search_fields = ("legal_name", "partner_id", "primary_domain", "other_domains__domain")
     inlines = [TenantDomainInline, MembershipInline]
-    # The admin wraps each save in a transaction: the audit event is written in the same one.
-    def save_model(self, request, obj, form, change):
-        request._tenant_before = _tenant_state(Tenant.objects.get(pk=obj.pk)) if obj.pk else {}
-        super().save_model(request, obj, form, change)
+    audit_state = staticmethod(_tenant_state)
 
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        tenant_changed_by_support(actor=_actor(request), tenant=form.instance,
-                                  before=getattr(request, "_tenant_before", {}), after=_tenant_state(form.instance))
+    @staticmethod
+    def audit_service(*, actor, obj, before, after):
+        tenant_changed_by_support(actor=actor, tenant=obj, before=before, after=after)
 
     fieldsets = (
         (None, {"fields": ("legal_name", "partner_id", "country", "postal_address")}),
@@ -82,7 +97,7 @@ class TenantAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedByServiceAdmin, DjangoUserAdmin):
     ordering = ("email",)
     list_display = ("email", "full_name", "is_active", "is_staff", "preferred_language")
     list_filter = ("is_active", "is_staff", "groups")
@@ -103,11 +118,8 @@ class UserAdmin(DjangoUserAdmin):
             user_password_set_by_support(actor=_actor(request), user=User.objects.get(pk=id))
         return response
 
-    def save_model(self, request, obj, form, change):
-        request._user_before = _user_state(User.objects.get(pk=obj.pk)) if obj.pk else {}
-        super().save_model(request, obj, form, change)
+    audit_state = staticmethod(_user_state)
 
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        user_changed_by_support(actor=_actor(request), user=form.instance,
-                                before=getattr(request, "_user_before", {}), after=_user_state(form.instance))
+    @staticmethod
+    def audit_service(*, actor, obj, before, after):
+        user_changed_by_support(actor=actor, user=obj, before=before, after=after)
