@@ -34,3 +34,19 @@ class PrivilegedSessionTimeoutMiddleware:
             request.session["auth_at"] = started
             request.session["last_seen"] = moment
         return self.get_response(request)
+
+
+class PasswordChangeRequiredMiddleware:
+    """A user given a temporary password goes nowhere but the security page until they choose their own."""
+
+    ALLOWED_PREFIXES = ("/account/security/", "/logout/", "/static/", "/i18n/", "/login/backup-codes/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated and user.must_change_password
+                and not request.path.startswith(self.ALLOWED_PREFIXES)):
+            return redirect("accounts:security")
+        return self.get_response(request)

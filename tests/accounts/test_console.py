@@ -706,3 +706,14 @@ def test_the_users_page_costs_the_same_queries_for_3_or_30_users(world):
     with CaptureQueriesContext(connection) as many:
         assert browser.get(url(world.a, "users")).status_code == 200
     assert len(many) == len(few)
+
+
+def test_a_temporary_password_must_be_changed_before_anything_else(world):
+    page = client_for(world.ga).post(url(world.a, "reset-password", world.target), {"mode": "temporary"})
+    temporary = re.search(r'id="temporary-password">([^<]+)<', page.content.decode()).group(1)
+    TOTPDevice.objects.filter(user=world.target).delete()
+    StaticDevice.objects.filter(user=world.target).delete()
+    browser = Client()
+    assert browser.post("/login/", {"email": world.target.email, "password": temporary}).status_code == 302
+    assert browser.get("/requests/new/")["Location"] == "/account/security/"
+    assert browser.get("/account/security/").status_code == 200
