@@ -65,6 +65,14 @@ def _may_manage(actor_role: str, target: Membership) -> None:
         raise PermissionDenied
 
 
+def _managed_member(actor: Actor, tenant: Tenant, user: User) -> tuple[str, Membership]:
+    """The actor's admin role and the target's locked membership, once every account-wide rule allows it."""
+    actor_role = _require_admin(actor, tenant)
+    target = _membership(tenant, user)
+    _may_manage(actor_role, target)
+    return actor_role, target
+
+
 def _guard_last_global_admin(tenant: Tenant, target: Membership) -> None:
     if target.role == GLOBAL and target.user.is_active:
         # Serialise on the tenant row: two admins demoting each other at once must not both pass.
@@ -86,7 +94,7 @@ def console_set_role(*, actor: Actor, tenant: Tenant, user: User, role: str) -> 
     if role not in Membership.Role.values:
         raise ConsoleError(_("Unknown role."))
     if target.role == role:
-        return target
+        raise ConsoleError(_("%(email)s already has this role.") % {"email": user.email})
     if actor_role != GLOBAL and (role in ADMIN_ROLES or target.role in ADMIN_ROLES):
         raise ConsoleError(_("Only a global admin can make or remove admins."))
     if target.role == GLOBAL:
@@ -101,9 +109,7 @@ def console_set_role(*, actor: Actor, tenant: Tenant, user: User, role: str) -> 
 
 @transaction.atomic
 def console_deactivate(*, actor: Actor, tenant: Tenant, user: User) -> User:
-    actor_role = _require_admin(actor, tenant)
-    target = _membership(tenant, user)
-    _may_manage(actor_role, target)
+    _role, target = _managed_member(actor, tenant, user)
     if user.pk == actor.user.pk:
         raise ConsoleError(_("You cannot deactivate your own account."))
     _guard_last_global_admin(tenant, target)
@@ -123,9 +129,7 @@ def console_deactivate(*, actor: Actor, tenant: Tenant, user: User) -> User:
 def console_unfreeze(*, actor: Actor, tenant: Tenant, user: User) -> User:
     """Lift a freeze ("this wasn't me" link) or a lockout (10 wrong passwords), once the admin has checked
     with the owner."""
-    actor_role = _require_admin(actor, tenant)
-    target = _membership(tenant, user)
-    _may_manage(actor_role, target)
+    _role, target = _managed_member(actor, tenant, user)
     User.objects.filter(pk=user.pk).update(frozen_at=None, locked_until=None, failed_login_count=0)
     audit_event_record(actor=actor, action="account.unfrozen", target=user, tenant=tenant)
     tell_tenant_admins(tenant, template="user_unfrozen", context={"user_email": user.email, "by": actor.user.email},
@@ -141,9 +145,7 @@ def console_reset_password(*, actor: Actor, tenant: Tenant, user: User, mode: st
     The temporary password must be changed at next sign-in. Ends the user's sessions; writes
     ``password.reset_by_admin``; tells the user (and their alternate address).
     """
-    actor_role = _require_admin(actor, tenant)
-    target = _membership(tenant, user)
-    _may_manage(actor_role, target)
+    _role, target = _managed_member(actor, tenant, user)
     temporary = None
     if mode == "temporary":
         temporary = "-".join(secrets.token_urlsafe(4).replace("_", "x").replace("-", "y") for _ in range(4))
@@ -167,9 +169,7 @@ def console_reset_password(*, actor: Actor, tenant: Tenant, user: User, mode: st
 
 @transaction.atomic
 def console_require_reenrolment(*, actor: Actor, tenant: Tenant, user: User) -> None:
-    actor_role = _require_admin(actor, tenant)
-    target = _membership(tenant, user)
-    _may_manage(actor_role, target)
+    _role, target = _managed_member(actor, tenant, user)
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
     sessions_end_others(user=user, keep_session_key=None)

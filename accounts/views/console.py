@@ -104,8 +104,6 @@ def user_role(request, user_id):
     form = RoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a role from the list."))
-    elif Membership.objects.filter(tenant=request.tenant, user=user, role=form.cleaned_data["role"]).exists():
-        messages.info(request, _("%(email)s already has this role.") % {"email": user.email})
     elif _run(request, lambda: console_services.console_set_role(
             actor=_actor(request), tenant=request.tenant, user=user, role=form.cleaned_data["role"])):
         messages.success(request, _("Role changed for %(email)s.") % {"email": user.email})
