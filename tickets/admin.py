@@ -16,9 +16,10 @@ from portal.clock import now
 
 from . import selectors, services
 from .admin_forms import ACTION_FORMS
+from .dns_proof import record_name
 from .models import Elevation, Evidence, ServiceRequest, Status
-from .services.agents import CHECKABLE
-from .workflow import OPEN, SLA_RUNNING, DomainError, allowed_targets
+from .policy import CHECKABLE, OPEN, SLA_RUNNING, waiting_minimum, waiting_period
+from .workflow import SUPERVISOR, DomainError, allowed_targets
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -125,15 +126,17 @@ class ServiceRequestAdmin(admin.ModelAdmin):
         bound = {}
         if request.method == "POST":
             action = request.POST.get("action")
-            if action in ACTION_FORMS:
-                form_class = ACTION_FORMS[action]
-                form = form_class(request.POST, prefix=action) if form_class else None
+            if action in ACTIONS:
+                form = self._form(action, sr, data=request.POST)
                 if form is None or form.is_valid():
                     try:
-                        self._perform(request, sr, action, form.cleaned_data if form else {})
+                        ACTIONS[action][0](sr, _actor(request), form.cleaned_data if form else {})
                     except DomainError as exc:
                         messages.error(request, exc.message)
+                        if form is not None:
+                            bound[action] = form  # keep what was typed
                     else:
+                        messages.success(request, ACTIONS[action][1])
                         return HttpResponseRedirect(request.path)
                 else:
                     bound[action] = form
@@ -141,52 +144,30 @@ class ServiceRequestAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "tickets/admin/service_request.html",
                                 self._page_context(request, sr, bound))
 
-    def _perform(self, request, sr, action, data):
-        actor = _actor(request)
-        if action == "assign":
-            services.service_request_assign(service_request=sr, actor=actor)
-            messages.success(request, _("The request is assigned to you."))
-        elif action == "match_tenant":
-            services.service_request_match_tenant(service_request=sr, tenant=data["tenant"], actor=actor)
-            messages.success(request, _("Tenant matched."))
-        elif action == "message":
-            services.service_request_post_message(service_request=sr, actor=actor, kind=data["kind"], body=data["body"])
-            messages.success(request, _("Message added."))
-        elif action == "ask_information":
-            services.service_request_ask_information(service_request=sr, actor=actor, body=data["body"])
-            messages.success(request, _("The requester has been asked for information."))
-        elif action == "record_check":
-            services.verification_check_record(service_request=sr, actor=actor, kind=data["kind"],
-                                               outcome=data["outcome"], note=data["note"])
-            messages.success(request, _("Check recorded."))
-        elif action == "reject":
-            services.service_request_reject(service_request=sr, actor=actor, reason=data["reason"])
-            messages.success(request, _("The request is rejected."))
-        elif action == "propose_elevation":
-            services.elevation_propose(service_request=sr, actor=actor, email=data["email"],
-                                       full_name=data["full_name"])
-            messages.success(request, _("Elevation proposed; a supervisor must approve it."))
-        elif action == "approve_elevation":
-            services.elevation_approve(service_request=sr, actor=actor)
-            messages.success(request, _("Elevation approved; the new global admin has been notified."))
-        elif action == "send_back":
-            services.elevation_send_back(service_request=sr, actor=actor, note=data["note"])
-            messages.success(request, _("The proposal went back to review."))
+    def _form(self, action, sr, data=None, initial=None):
+        form_class = ACTION_FORMS.get(action)
+        if form_class is None:
+            return None
+        kwargs = {"concurrent": selectors.unlinked_concurrent(sr)} if action == "link_requests" else {}
+        return form_class(data, prefix=action, initial=initial, **kwargs)
 
     def _page_context(self, request, sr, bound):
         role = selectors.staff_role(request.user)
-        forms = {}
-        for name, form_class in ACTION_FORMS.items():
-            if form_class is None:
-                continue
-            initial = {}
-            if name == "match_tenant":
-                suggested = selectors.suggested_tenant(sr)
-                initial = {"tenant": suggested.pk} if suggested else {}
-            if name == "propose_elevation":
-                initial = {"email": sr.elevate_email, "full_name": sr.elevate_name}
-            forms[name] = bound.get(name) or form_class(prefix=name, initial=initial)
-        elevation = Elevation.objects.filter(service_request=sr).select_related("proposed_by", "approved_by", "user").first()
+        elevation = Elevation.objects.filter(service_request=sr).select_related(
+            "proposed_by", "approved_by", "user", "shortened_by").first()
+        suggested = selectors.suggested_tenant(sr)
+        initial = {
+            "match_tenant": {"tenant": suggested.pk} if suggested else {},
+            "propose_elevation": {"email": sr.elevate_email, "full_name": sr.elevate_name},
+            "approve_elevation": {"elevation_id": elevation.pk, "email": elevation.email} if elevation else {},
+        }
+        forms = {name: bound.get(name) or self._form(name, sr, initial=initial.get(name, {}))
+                 for name, form_class in ACTION_FORMS.items() if form_class is not None}
+        is_supervisor = role == SUPERVISOR
+        deciders = {elevation.proposed_by_id, elevation.approved_by_id} if elevation else set()
+        blockers = list(selectors.blocking_admins(suggested))
+        concurrent = list(selectors.concurrent_requests(sr))
+        linked = selectors.linked_pairs(sr)
         return {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -194,9 +175,16 @@ class ServiceRequestAdmin(admin.ModelAdmin):
             "sr": sr,
             "role": role,
             "is_overdue": bool(sr.sla_due_at and sr.sla_due_at < now() and sr.status in SLA_RUNNING),
-            "suggested_tenant": selectors.suggested_tenant(sr),
+            "suggested_tenant": suggested,
             "comparison": selectors.comparison(sr),
+            "global_admins": selectors.global_admin_facts(sr, suggested),
+            "blockers": blockers,
+            "former_admin_account": selectors.former_admin_account(sr, suggested) if suggested else None,
             "checklist": selectors.checklist(sr),
+            "proof": selectors.proof(sr),
+            "dns_name": record_name(sr.company_domain),
+            "objections": sr.objections.select_related("resolved_by", "link"),
+            "concurrent": [{"request": r, "linked": r.pk in linked} for r in concurrent],
             "messages_thread": sr.messages.select_related("author").prefetch_related("attachments"),
             "evidence": sr.evidence.all(),
             "events": audit_events_for(sr)[:50],
@@ -206,7 +194,58 @@ class ServiceRequestAdmin(admin.ModelAdmin):
             "can_assign": bool(role) and sr.status in OPEN and sr.assignee_id != request.user.pk
             and sr.status != Status.AWAITING_EMAIL_CONFIRMATION,
             "can_record_check": bool(role) and sr.status in CHECKABLE,
+            "can_look_up_dns": bool(role) and sr.status in CHECKABLE and bool(sr.dns_challenge),
             "forms": forms,
             "Status": Status,
-            "can_approve": role == "supervisor" and elevation is not None and elevation.proposed_by_id != request.user.pk,
+            "can_approve": is_supervisor and elevation is not None and elevation.proposed_by_id != request.user.pk,
+            "can_send_back": is_supervisor and sr.status in (Status.ELEVATION_PROPOSED, Status.COOLING_OFF),
+            "can_shorten": is_supervisor and sr.status == Status.COOLING_OFF,
+            "can_override": is_supervisor and sr.status in OPEN and bool(blockers) and not sr.admin_block_override_at,
+            "can_resolve": is_supervisor and sr.status == Status.DISPUTED and request.user.pk not in deciders,
+            "can_link": is_supervisor and sr.status in OPEN and any(r.pk not in linked for r in concurrent),
+            "waiting_minimum": waiting_minimum(sr),
+            "waiting_period": waiting_period(sr),
         }
+
+
+def _approve(sr, actor, data):
+    services.elevation_approve(service_request=sr, actor=actor, elevation_id=data["elevation_id"], email=data["email"])
+
+
+# action -> (what it does, with the request, the actor and the form's cleaned data; the message on success)
+ACTIONS = {
+    "assign": (lambda sr, actor, data: services.service_request_assign(service_request=sr, actor=actor),
+               _("The request is assigned to you.")),
+    "match_tenant": (lambda sr, actor, data: services.service_request_match_tenant(
+        service_request=sr, tenant=data["tenant"], actor=actor), _("Tenant matched.")),
+    "message": (lambda sr, actor, data: services.service_request_post_message(
+        service_request=sr, actor=actor, kind=data["kind"], body=data["body"]), _("Message added.")),
+    "ask_information": (lambda sr, actor, data: services.service_request_ask_information(
+        service_request=sr, actor=actor, body=data["body"]), _("The requester has been asked for information.")),
+    "record_check": (lambda sr, actor, data: services.verification_check_record(
+        service_request=sr, actor=actor, kind=data["kind"], outcome=data["outcome"], note=data["note"]),
+        _("Check recorded.")),
+    "dns_look_up": (lambda sr, actor, data: services.domain_proof_look_up(service_request=sr, actor=actor),
+                    _("DNS looked up: the answer is shown under the domain proof.")),
+    "reject": (lambda sr, actor, data: services.service_request_reject(
+        service_request=sr, actor=actor, reason=data["reason"]), _("The request is rejected.")),
+    "propose_elevation": (lambda sr, actor, data: services.elevation_propose(
+        service_request=sr, actor=actor, email=data["email"], full_name=data["full_name"], note=data["note"]),
+        _("Elevation proposed; a supervisor must approve it.")),
+    "approve_elevation": (_approve, _("Elevation approved: it takes effect after the waiting period, unless "
+                                      "someone objects. Everyone concerned has been told.")),
+    "send_back": (lambda sr, actor, data: services.elevation_send_back(
+        service_request=sr, actor=actor, note=data["note"]), _("The proposal went back to review.")),
+    "shorten_waiting": (lambda sr, actor, data: services.elevation_shorten_waiting(
+        service_request=sr, actor=actor, minutes=data["minutes"], reason=data["reason"]),
+        _("The waiting period is shortened; everyone concerned has been told the new time.")),
+    "override_block": (lambda sr, actor, data: services.admin_block_override(
+        service_request=sr, actor=actor, reason=data["reason"]),
+        _("Override recorded: the waiting period after approval will be doubled.")),
+    "resolve_objection": (lambda sr, actor, data: services.objection_resolve(
+        service_request=sr, actor=actor, decision=data["decision"], reason=data["reason"]),
+        _("The objection is resolved; the objector has been told.")),
+    "link_requests": (lambda sr, actor, data: services.service_requests_link(
+        service_request=sr, other=data["other"], actor=actor, reason=data["reason"]),
+        _("The requests are linked.")),
+}

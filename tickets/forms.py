@@ -147,3 +147,11 @@ class TrackingLinkForm(forms.Form):
                                 help_text=_("Like SR-7K3Q-9XMD, from your confirmation email."))
     email = forms.EmailField(label=_("Your work email"))
     captcha = audio_captcha_field(_("Type the characters in the image, or those you hear"))
+
+
+class ObjectionForm(forms.Form):
+    message = forms.CharField(
+        label=_("Message to support (optional)"), required=False, max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("For example: I am still the administrator, or I do not know this person."),
+    )

@@ -17,6 +17,10 @@ class Status(models.TextChoices):
     WAITING_ON_REQUESTER = "waiting_on_requester", _("Waiting on requester")
     VERIFIED = "verified", _("Verified")
     ELEVATION_PROPOSED = "elevation_proposed", _("Elevation proposed")
+    # Approved by a second person; takes effect when the waiting period ends with no objection.
+    COOLING_OFF = "cooling_off", _("Approved, waiting period")
+    # Someone told of the request objected: nothing moves until an independent supervisor decides.
+    DISPUTED = "disputed", _("Disputed, on hold")
     ELEVATED = "elevated", _("Elevated")
     REJECTED = "rejected", _("Rejected")
     CANCELLED = "cancelled", _("Cancelled")
@@ -98,10 +102,26 @@ class ServiceRequest(models.Model):
 
     submitted_ip = models.GenericIPAddressField(_("submitted from"), null=True, blank=True)
 
+    # Domain proof: the value the requester publishes at _escalation-portal.<domain> (not a secret:
+    # it is meant to be public in DNS; it is shown only on the private tracking page).
+    dns_challenge = models.CharField(_("DNS proof value"), max_length=80, blank=True, editable=False)
+    dns_checked_at = models.DateTimeField(_("DNS last looked up"), null=True, blank=True, editable=False)
+    dns_answer = models.TextField(_("DNS resolver's last answer"), blank=True, editable=False)
+
+    # A supervisor's recorded decision to go on although an active global admin signed in recently.
+    admin_block_override_reason = models.TextField(_("reason to override the active-admin block"), blank=True,
+                                                   editable=False)
+    admin_block_override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False,
+    )
+    admin_block_override_at = models.DateTimeField(_("active-admin block overridden"), null=True, blank=True,
+                                                   editable=False)
+
     class Meta:
         verbose_name = _("service request")
         verbose_name_plural = _("service requests")
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["company_domain", "status"])]
         permissions = [
             ("work_servicerequest", _("Can work service requests (agent)")),
             ("approve_elevation", _("Can approve elevations (supervisor)")),
@@ -166,12 +186,15 @@ class CheckKind(models.TextChoices):
     CALLBACK_ON_RECORD = "callback_on_record", _("Call-back made to the phone number on the tenant record")
     COMPANY_DETAILS = "company_details", _("Company details match the record")
     FORMER_ADMIN_GONE = "former_admin_gone", _("Former admin confirmed gone")
+    DOMAIN_DNS = "domain_dns", _("Domain proven by a DNS TXT record")
 
 
 class CheckOutcome(models.TextChoices):
     PASSED = "passed", _("Passed")
     FAILED = "failed", _("Failed")
     NOT_POSSIBLE = "not_possible", _("Could not be done")
+    # Written by the system when what a check relied on changed (new evidence, proposal sent back).
+    VOIDED = "voided", _("Voided: to be made again")
 
 
 class VerificationCheck(models.Model):
@@ -201,6 +224,9 @@ class Elevation(models.Model):
     service_request = models.OneToOneField(ServiceRequest, on_delete=models.CASCADE, related_name="elevation")
     email = models.EmailField(_("user to elevate"))
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    # Proposing someone other than the user the requester named is flagged and needs a note.
+    differs_from_request = models.BooleanField(_("not the user the requester named"), default=False)
+    note = models.TextField(_("proposer's note"), blank=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="elevations",
         help_text=_("Set at approval: the existing user, or the new one created inactive."),
@@ -211,6 +237,14 @@ class Elevation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
+    # The waiting period after approval: it starts at approval (or when a dispute is resolved).
+    waiting_started_at = models.DateTimeField(_("waiting period started"), null=True, blank=True)
+    effective_at = models.DateTimeField(_("takes effect"), null=True, blank=True, db_index=True)
+    shortened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    shortened_reason = models.TextField(_("why the waiting period was shortened"), blank=True)
+    completed_at = models.DateTimeField(_("took effect"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("elevation")
@@ -224,3 +258,88 @@ class Elevation(models.Model):
 
     def __str__(self):
         return f"{self.email} ({self.service_request.reference})"
+
+
+class ObjectionLink(models.Model):
+    """A single-purpose link emailed to someone who can stop a request: it only raises an objection.
+
+    Random, stored as a SHA-256 digest, valid while the request is open. One per recipient and email.
+    """
+
+    class Why(models.TextChoices):
+        GLOBAL_ADMIN = "global_admin", _("Active global admin")
+        FORMER_ADMIN = "former_admin", _("Former admin named in the request")
+        PROPOSED_USER = "proposed_user", _("User proposed as global admin")
+
+    service_request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="objection_links")
+    tenant = models.ForeignKey("accounts.Tenant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    email = models.EmailField(_("sent to"))
+    why = models.CharField(_("why told"), max_length=16, choices=Why.choices)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    outbox_message = models.ForeignKey("notifications.OutboxMessage", null=True, blank=True,
+                                       on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("sent"), default=now)
+
+    class Meta:
+        verbose_name = _("objection link")
+        verbose_name_plural = _("objection links")
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.email} ({self.service_request.reference})"
+
+
+class Objection(models.Model):
+    """Someone told of a request said "stop": the request is on hold until a supervisor decides."""
+
+    class Resolution(models.TextChoices):
+        REJECT = "reject", _("Upheld: the request is rejected")
+        CONTINUE = "continue", _("Dismissed: the request continues, with a new waiting period")
+
+    service_request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="objections")
+    link = models.ForeignKey(ObjectionLink, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The link's recipient, or "system" when the portal itself put the request on hold.
+    raised_by = models.CharField(_("raised by"), max_length=254)
+    message = models.TextField(_("message"), blank=True)
+    ip_address = models.GenericIPAddressField(_("from"), null=True, blank=True)
+    created_at = models.DateTimeField(_("raised"), default=now)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    resolution = models.CharField(_("decision"), max_length=16, choices=Resolution.choices, blank=True)
+    resolution_reason = models.TextField(_("reason for the decision"), blank=True)
+
+    class Meta:
+        verbose_name = _("objection")
+        verbose_name_plural = _("objections")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["service_request", "resolved_at"])]
+
+    def __str__(self):
+        return f"{self.raised_by} ({self.service_request.reference})"
+
+
+class RequestLink(models.Model):
+    """A supervisor's decision that two concurrent requests for one tenant may go on side by side.
+
+    Stored once per pair, the lower id first.
+    """
+
+    first = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="+")
+    linked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(_("reason"))
+    created_at = models.DateTimeField(_("linked"), default=now)
+
+    class Meta:
+        verbose_name = _("linked requests")
+        verbose_name_plural = _("linked requests")
+        constraints = [
+            models.UniqueConstraint(fields=["first", "second"], name="request_link_unique_pair"),
+            models.CheckConstraint(condition=models.Q(first__lt=models.F("second")), name="request_link_ordered"),
+        ]
+
+    def __str__(self):
+        return f"{self.first_id} ↔ {self.second_id}"

@@ -4,8 +4,10 @@ from django.conf import settings
 from django.urls import reverse
 
 from accounts import selectors as account_selectors
+from audit.services import audit_event_record
 from notifications.services import outbox_enqueue
 
+from . import alerts, selectors
 from .models import ServiceRequest, Status
 from .selectors import support_agents, support_supervisors
 
@@ -51,16 +53,39 @@ def notify_status_entered(change, *, actor, note: str, secrets: dict) -> None:
 
 
 def _entered_new(change, *, actor, note, secrets):
+    """In the queue: the requester gets the private link, agents hear of it, and, at once, everyone who
+    can stop a takeover of the tenant (its active global admins, the former admin on record)."""
     sr = change.service_request
     to_requester(sr, "request_received", secrets={"tracking_url": tracking_url(sr, secrets["tracking_token"])})
     to_users(support_agents(), sr, "queue_new")
+    context = alerts.filed_context(sr)
+    for tenant in selectors.tenants_to_warn(sr):
+        alerts.warn_tenant(sr, tenant, template="takeover_filed", **context)
+    _flag_concurrent(sr, actor)
+
+
+def _flag_concurrent(sr: ServiceRequest, actor) -> None:
+    """Two open requests for one tenant: both requesters and supervisors are told; neither can be approved
+    until a supervisor links them or rejects one (the tenant's people read it in their warning)."""
+    others = list(selectors.concurrent_requests(sr))
+    if not others:
+        return
+    references = ", ".join(o.reference for o in others)
+    audit_event_record(actor=actor, action="request.concurrent", target=sr, tenant=sr.tenant,
+                       after={"concurrent_with": [o.reference for o in others]})
+    to_requester(sr, "concurrent_requester", others=references)
+    for other in others:
+        audit_event_record(actor=actor, action="request.concurrent", target=other, tenant=other.tenant,
+                           after={"concurrent_with": [sr.reference]})
+        to_requester(other, "concurrent_requester", others=sr.reference)
+    to_users(support_supervisors(), sr, "concurrent_supervisors", others=references)
 
 
 def _entered_in_review(change, *, actor, note, secrets):
     sr = change.service_request
-    if change.before == Status.WAITING_ON_REQUESTER and actor.kind == "requester":
+    if actor.kind == "requester":
         to_users([sr.assignee] if sr.assignee else support_agents(), sr, "requester_replied")
-    elif change.before == Status.NEW:
+    elif change.before in (Status.NEW, Status.DISPUTED):
         to_requester(sr, "status_changed")
 
 
@@ -76,6 +101,24 @@ def _entered_proposed(change, *, actor, note, secrets):
     sr = change.service_request
     to_users(support_supervisors(), sr, "elevation_proposed", exclude=[actor.describe()],
              elevate_email=sr.elevation.email, proposed_by=actor.describe())
+
+
+def _entered_cooling_off(change, *, actor, note, secrets):
+    """Approved: the requester learns when it takes effect; the proposed user and everyone who can stop
+    it are emailed again, with objection links."""
+    sr = change.service_request
+    elevation = sr.elevation
+    effective = alerts.when(elevation.effective_at)
+    to_requester(sr, "elevation_scheduled", effective_at=effective)
+    alerts.warn_everyone(sr, template="takeover_approved", proposed_user=account_selectors.user_by_email(elevation.email),
+                         proposed_email=elevation.email, effective_at=effective, proposed=elevation.email)
+
+
+def _entered_disputed(change, *, actor, note, secrets):
+    sr = change.service_request
+    staff = list(support_supervisors()) + ([sr.assignee] if sr.assignee else [])
+    to_users(staff, sr, "objection_raised", by=actor.describe(), message=note)
+    to_requester(sr, "request_on_hold")
 
 
 def _entered_elevated(change, *, actor, note, secrets):
@@ -118,6 +161,8 @@ ON_ENTER = {
     Status.WAITING_ON_REQUESTER: _entered_waiting,
     Status.VERIFIED: _entered_verified,
     Status.ELEVATION_PROPOSED: _entered_proposed,
+    Status.COOLING_OFF: _entered_cooling_off,
+    Status.DISPUTED: _entered_disputed,
     Status.ELEVATED: _entered_elevated,
     Status.REJECTED: _entered_rejected,
     Status.CANCELLED: _entered_closed,

@@ -11,3 +11,13 @@ def service_requests_expire_unconfirmed() -> int:
 @shared_task
 def service_requests_alert_overdue() -> int:
     return services.service_requests_alert_overdue()
+
+
+@shared_task
+def elevations_complete_due() -> int:
+    return services.elevations_complete_due()
+
+
+@shared_task
+def domain_proofs_look_up() -> int:
+    return services.domain_proofs_look_up()

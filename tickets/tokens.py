@@ -28,3 +28,8 @@ def new_reference() -> str:
     """Like ``SR-7K3Q-9XMD``: 8 random symbols of 30, about 6.6e11 values, no sequence to guess."""
     chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
     return f"SR-{chars[:4]}-{chars[4:]}"
+
+
+def new_dns_challenge() -> str:
+    """The value a requester publishes in DNS to prove the domain: random, one per request."""
+    return "escalation-portal-proof=" + secrets.token_urlsafe(24)

@@ -13,9 +13,11 @@ from django_ratelimit.core import get_usage, is_ratelimited
 from audit.services import RequestMeta
 
 from . import selectors, services
-from .forms import ServiceRequestForm, TrackingLinkForm, TrackingReplyForm
-from .models import Category
-from .workflow import OPEN, DomainError
+from .dns_proof import record_name
+from .forms import ObjectionForm, ServiceRequestForm, TrackingLinkForm, TrackingReplyForm
+from .models import Category, CheckKind, Status
+from .policy import CHECKABLE, OPEN
+from .workflow import DomainError
 
 SUBMIT_GROUP = "tickets.submit"
 PREFILL = ("company_legal_name", "company_domain", "company_country", "requester_email")
@@ -97,6 +99,16 @@ def request_track(request, reference):
     meta = RequestMeta.from_request(request)
     if request.method == "POST":
         try:
+            if request.POST.get("action") == "dns_look_up":
+                if is_ratelimited(request, group="tickets.dns", key="ip", rate="20/h", method="POST", increment=True):
+                    return render(request, "tickets/rate_limited.html", status=429)
+                lookup = services.service_request_check_domain(service_request=sr, meta=meta)
+                if lookup.found(sr.dns_challenge):
+                    messages.success(request, _("We found your DNS record."))
+                else:
+                    messages.warning(request, _("We did not find the value yet. DNS changes can take a while "
+                                                "to appear; we also look again every few minutes."))
+                return redirect(request.get_full_path())
             if request.POST.get("action") == "cancel":
                 services.service_request_cancel(service_request=sr, meta=meta)
                 messages.success(request, _("Your request is cancelled."))
@@ -112,10 +124,16 @@ def request_track(request, reference):
         except DomainError as exc:
             messages.error(request, exc.message)
             sr.refresh_from_db()
+    passed = selectors.passed_kinds(sr)
     return render(request, "tickets/request_track.html", {
         "sr": sr, "token": token, "timeline": selectors.public_timeline(sr),
         "reply_form": reply_form, "can_reply": selectors.requester_can_reply(sr),
         "can_cancel": sr.status in OPEN,
+        "elevation": getattr(sr, "elevation", None) if sr.status == Status.COOLING_OFF else None,
+        "reply_reopens": sr.status in (Status.VERIFIED, Status.ELEVATION_PROPOSED),
+        "dns_name": record_name(sr.company_domain),
+        "dns_pending": sr.status in CHECKABLE and CheckKind.DOMAIN_DNS not in passed and bool(sr.dns_challenge),
+        "dns_passed": CheckKind.DOMAIN_DNS in passed,
     })
 
 
@@ -135,3 +153,29 @@ def request_access(request):
     else:
         form = TrackingLinkForm(initial={"reference": request.GET.get("reference", "")})
     return render(request, "tickets/request_access.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def request_object(request):
+    """The single-purpose link emailed to the people who can stop a request: a GET shows the request and a
+    button (mail scanners that follow links must not put requests on hold); the POST objects."""
+    token = request.GET.get("token") or request.POST.get("token")
+    link = services.objection_link_for(token)
+    if link is None:
+        return render(request, "tickets/link_invalid.html",
+                      {"message": _("This link is not valid: the request it was about may have closed.")}, status=404)
+    form = ObjectionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if is_ratelimited(request, group="tickets.object", key="ip", rate="30/h", method="POST", increment=True):
+            return render(request, "tickets/rate_limited.html", status=429)
+        try:
+            services.objection_raise(raw_token=token, message=form.cleaned_data["message"],
+                                     meta=RequestMeta.from_request(request))
+        except DomainError as exc:
+            return render(request, "tickets/link_invalid.html", {"message": exc.message}, status=404)
+        return render(request, "tickets/objection_done.html", {"sr": link.service_request})
+    sr = link.service_request
+    return render(request, "tickets/objection.html", {
+        "link": link, "sr": sr, "form": form, "token": token,
+        "elevation": getattr(sr, "elevation", None),
+    })

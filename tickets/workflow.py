@@ -14,17 +14,16 @@ from portal.clock import now
 from portal.errors import DomainError
 
 from .models import ServiceRequest, Status
+from .notify import notify_status_entered
+from .policy import CLOSED, CONTESTABLE, OPEN, SLA_RUNNING  # noqa: F401  (re-exported: the status groups)
 
 REQUESTER = "requester"
 AGENT = "agent"
 SUPERVISOR = "supervisor"
 SYSTEM = "system"
+# Someone told of the request (a tenant's admin, the former admin, the proposed user) through their link.
+OBJECTOR = "objector"
 STAFF = frozenset({AGENT, SUPERVISOR})
-
-CLOSED = frozenset({Status.ELEVATED, Status.REJECTED, Status.CANCELLED, Status.EXPIRED})
-OPEN = frozenset(set(Status) - CLOSED)
-# Statuses in which support owes the requester an answer (the SLA clock runs).
-SLA_RUNNING = frozenset({Status.NEW, Status.IN_REVIEW, Status.VERIFIED, Status.ELEVATION_PROPOSED})
 
 # (from, to) -> roles allowed to make that move.
 TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
@@ -34,13 +33,27 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     (Status.NEW, Status.WAITING_ON_REQUESTER): STAFF,
     (Status.IN_REVIEW, Status.WAITING_ON_REQUESTER): STAFF,
     (Status.WAITING_ON_REQUESTER, Status.IN_REVIEW): STAFF | {REQUESTER},
-    (Status.IN_REVIEW, Status.VERIFIED): STAFF,
-    (Status.VERIFIED, Status.IN_REVIEW): STAFF,
+    # The last check to pass may be the DNS proof, found by the periodic lookup.
+    (Status.IN_REVIEW, Status.VERIFIED): STAFF | {SYSTEM},
+    # A failed check, another tenant, or the requester's new evidence or reply.
+    (Status.VERIFIED, Status.IN_REVIEW): STAFF | {REQUESTER},
     (Status.VERIFIED, Status.ELEVATION_PROPOSED): STAFF,
-    (Status.ELEVATION_PROPOSED, Status.IN_REVIEW): STAFF,
-    (Status.ELEVATION_PROPOSED, Status.ELEVATED): frozenset({SUPERVISOR}),
+    (Status.ELEVATION_PROPOSED, Status.IN_REVIEW): STAFF | {REQUESTER},
+    (Status.ELEVATION_PROPOSED, Status.COOLING_OFF): frozenset({SUPERVISOR}),
+    # A supervisor withdraws an approval that has not taken effect yet.
+    (Status.COOLING_OFF, Status.IN_REVIEW): frozenset({SUPERVISOR}),
+    # Only the beat task completes an elevation, when the waiting period has passed unobjected.
+    (Status.COOLING_OFF, Status.ELEVATED): frozenset({SYSTEM}),
+    # A dispute is resolved by a supervisor who neither proposed nor approved (checked by the service).
+    (Status.DISPUTED, Status.COOLING_OFF): frozenset({SUPERVISOR}),
+    (Status.DISPUTED, Status.IN_REVIEW): frozenset({SUPERVISOR}),
+    (Status.DISPUTED, Status.REJECTED): frozenset({SUPERVISOR}),
+    (Status.DISPUTED, Status.CANCELLED): frozenset({REQUESTER}),
 }
-for _open in OPEN:
+for _open in CONTESTABLE:
+    # An objection from an emailed link, or the system when an admin shows signs of life.
+    TRANSITIONS[(_open, Status.DISPUTED)] = frozenset({OBJECTOR, SYSTEM})
+for _open in OPEN - {Status.DISPUTED}:
     TRANSITIONS[(_open, Status.REJECTED)] = STAFF
     TRANSITIONS[(_open, Status.CANCELLED)] = frozenset({REQUESTER})
 
@@ -87,8 +100,6 @@ def transition(
     Writes a ``status.changed`` audit event and the notifications of the new status in the
     same transaction. Raises ``TransitionError`` (nothing written) when the move is forbidden.
     """
-    from .notify import notify_status_entered
-
     with transaction.atomic():
         sr = lock(service_request)
         check_transition(sr, to, role)
@@ -101,6 +112,10 @@ def transition(
             sr.sla_due_at = moment + _sla()
         if before == Status.WAITING_ON_REQUESTER and to == Status.IN_REVIEW:
             # The requester answered: support owes the next answer within a full SLA again.
+            sr.sla_due_at = moment + _sla()
+            sr.sla_alerted_at = None
+        if to == Status.DISPUTED or before == Status.DISPUTED:
+            # On hold, support owes a decision within the SLA; after it, the clock starts again.
             sr.sla_due_at = moment + _sla()
             sr.sla_alerted_at = None
         if to in CLOSED:

@@ -168,6 +168,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
     },
     "service-requests-alert-overdue": {"task": "tickets.tasks.service_requests_alert_overdue", "schedule": 300.0},
+    "elevations-complete-due": {"task": "tickets.tasks.elevations_complete_due", "schedule": 60.0},
+    "domain-proofs-look-up": {"task": "tickets.tasks.domain_proofs_look_up", "schedule": 300.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -197,6 +199,27 @@ SERVICE_REQUEST_RATE = env.str("SERVICE_REQUEST_RATE", default="5/h")
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
 EVIDENCE_MAX_FILES = 5
 OUTBOX_RESEND_AFTER = timedelta(minutes=env.int("OUTBOX_RESEND_AFTER_MINUTES", default=3))
+# Takeover resistance (docs/security.md).
+# After a supervisor approves, the elevation waits this long for an objection before it takes effect.
+ELEVATION_WAITING_PERIOD = timedelta(minutes=env.int("ELEVATION_WAITING_MINUTES", default=72 * 60))
+# A supervisor may shorten it, with a recorded reason, never below this.
+ELEVATION_WAITING_MINIMUM = timedelta(minutes=env.int("ELEVATION_WAITING_MINIMUM_MINUTES", default=60))
+# An active global admin who signed in this recently blocks the support path (they can add an admin).
+ACTIVE_ADMIN_RECENT_SIGNIN = timedelta(days=env.int("ACTIVE_ADMIN_RECENT_SIGNIN_DAYS", default=30))
+# Each line is a set of passed checks that, with the confirmed email and the former admin confirmed gone,
+# allows a proposal: two independent channels. The confirmed work email never counts as a channel.
+ELEVATION_PROOF_COMBINATIONS = [
+    ["callback_on_record", "domain_dns"],
+    ["callback_on_record", "identity_evidence", "company_details"],
+]
+# Domain proof: TXT record at <prefix>.<domain>, looked up with this resolver ("" = the system's;
+# "host" or "host:port").
+DOMAIN_PROOF_PREFIX = "_escalation-portal"
+DNS_RESOLVER = env.str("DNS_RESOLVER", default="")
+DNS_TIMEOUT = env.float("DNS_TIMEOUT_SECONDS", default=3.0)
+# The periodic lookup looks again at most this often per request, for requests this recent.
+DOMAIN_PROOF_RECHECK = timedelta(minutes=10)
+DOMAIN_PROOF_LOOKUP_FOR = timedelta(days=14)
 OUTBOX_MAX_ATTEMPTS = 30  # with the backoff below an hour, about a day of outage
 
 LOGGING = {

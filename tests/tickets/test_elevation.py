@@ -17,22 +17,7 @@ from tickets import services
 from tickets.models import Elevation, ServiceRequest, Status
 from tickets.workflow import DomainError
 
-
-def verified_request(**kwargs):
-    """A request whose checks are done, matched to its tenant."""
-    tenant = factories.TenantFactory()
-    return factories.ServiceRequestFactory(tenant_on_record=tenant, tenant=tenant, status=Status.VERIFIED, **kwargs)
-
-
-def proposed_request(proposer, email=None):
-    sr = verified_request()
-    services.elevation_propose(service_request=sr, actor=actor(proposer), email=email or sr.elevate_email,
-                               full_name="Luc Bernard")
-    return sr
-
-
-def approve(sr, user):
-    return services.elevation_approve(service_request=sr, actor=actor(user))
+from .flow import approve, complete, proposed_request, verified_request
 
 
 def _global_admins(sr):
@@ -68,7 +53,9 @@ def test_the_proposer_is_told_in_the_admin_that_someone_else_must_approve(db, su
     url = f"/admin/tickets/servicerequest/{sr.pk}/change/"
     assert "another supervisor must approve it" in client.get(url).content.decode()
 
-    response = client.post(url, {"action": "approve_elevation"})
+    elevation = sr.elevation
+    response = client.post(url, {"action": "approve_elevation", "approve_elevation-elevation_id": elevation.pk,
+                                 "approve_elevation-email": elevation.email})
 
     assert response.status_code == 200
     assert "someone other than the proposer must approve" in response.content.decode()
@@ -85,18 +72,27 @@ def test_an_agent_cannot_approve(db, agent):
     assert _global_admins(sr) == []
 
 
-def test_another_supervisor_approves(db, agent, supervisor):
+def test_another_supervisor_approves_and_the_waiting_period_starts(db, agent, supervisor, settings):
     sr = proposed_request(agent)
 
     elevation = approve(sr, supervisor)
 
     sr.refresh_from_db()
-    assert sr.status == Status.ELEVATED and sr.closed_at is not None
+    assert sr.status == Status.COOLING_OFF and sr.closed_at is None
     assert (elevation.proposed_by, elevation.approved_by) == (agent, supervisor)
-    assert elevation.approved_at is not None
-    assert _global_admins(sr) == [sr.elevate_email]
+    assert elevation.effective_at == elevation.approved_at + settings.ELEVATION_WAITING_PERIOD
+    assert settings.ELEVATION_WAITING_PERIOD.total_seconds() == 72 * 3600
+    assert _global_admins(sr) == [], "nobody is global admin before the waiting period ends"
     event = AuditEvent.objects.get(action="elevation.approved")
     assert event.actor == supervisor and event.after["proposed_by"] == agent.email
+
+    sr = complete(sr)
+
+    assert sr.status == Status.ELEVATED and sr.closed_at is not None
+    assert _global_admins(sr) == [sr.elevate_email]
+    done = AuditEvent.objects.get(action="elevation.completed")
+    assert done.actor is None and done.actor_label == "system"
+    assert (done.after["proposed_by"], done.after["approved_by"]) == (agent.email, supervisor.email)
 
 
 def test_approving_twice_says_it_is_already_approved(db, agent, supervisor):
@@ -109,7 +105,6 @@ def test_approving_twice_says_it_is_already_approved(db, agent, supervisor):
 
     assert Elevation.objects.get(service_request=sr).approved_by == supervisor
     assert AuditEvent.objects.filter(action="elevation.approved").count() == 1
-    assert AuditEvent.objects.filter(action="role.changed").count() == 1
     assert OutboxMessage.objects.count() == outbox
 
 
@@ -120,22 +115,24 @@ def test_an_existing_member_gets_the_global_admin_role(db, agent, supervisor, de
     tenant = factories.TenantFactory()
     luc = factories.UserFactory(email=f"luc@{tenant.primary_domain}", full_name="Luc Bernard")
     factories.MembershipFactory(user=luc, tenant=tenant, role=Membership.Role.MEMBER)
-    sr = factories.ServiceRequestFactory(tenant_on_record=tenant, tenant=tenant, status=Status.VERIFIED)
+    sr = verified_request(tenant)
     services.elevation_propose(service_request=sr, actor=actor(agent), email=luc.email.upper())
 
-    elevation = approve(sr, supervisor)
+    approve(sr, supervisor)
+    complete(sr)
 
-    assert elevation.user == luc
+    assert Elevation.objects.get(service_request=sr).user == luc
     assert Membership.objects.get(user=luc, tenant=tenant).role == Membership.Role.GLOBAL_ADMIN
     assert User.objects.filter(email__iexact=luc.email).count() == 1, "no second account"
     event = AuditEvent.objects.get(action="role.changed")
     assert event.before == {"role": "member", "user": luc.email}
     assert event.after["role"] == "global_admin" and sr.reference in event.after["reason"]
-    assert event.actor == supervisor and event.tenant == tenant
+    assert event.actor_label == "system" and event.tenant == tenant
     luc.refresh_from_db()
     assert luc.is_active and luc.has_usable_password(), "their password is left alone"
     deliver()
-    [welcome] = emails_to(luc.email)
+    warning, welcome = emails_to(luc.email)
+    assert "unless you object" in warning.subject, "the proposed user is told at approval, with an objection link"
     assert "set-password" not in welcome.body and "/login/" in welcome.body
 
 
@@ -144,6 +141,8 @@ def test_a_new_user_is_created_inactive_with_a_single_use_link(client, db, agent
     assert not User.objects.filter(email=sr.elevate_email).exists()
 
     approve(sr, supervisor)
+    assert not User.objects.filter(email=sr.elevate_email).exists(), "no account before the waiting period ends"
+    complete(sr)
 
     luc = User.objects.get(email=sr.elevate_email)
     assert not luc.is_active and not luc.has_usable_password()
@@ -153,7 +152,7 @@ def test_a_new_user_is_created_inactive_with_a_single_use_link(client, db, agent
     assert OutboxMessage.objects.get(template="elevated_new_admin").context.get("set_password_url") is None, \
         "the link is a secret: not kept in the message's context"
     deliver()
-    [welcome] = emails_to(luc.email)
+    welcome = emails_to(luc.email)[-1]
     link = link_in(welcome, "/account/set-password/")
 
     form = client.get(link, follow=True)
@@ -190,7 +189,8 @@ def test_other_verified_domains_may_be_proposed(db, agent):
     sr = verified_request()
     TenantDomain.objects.create(tenant=sr.tenant, domain="fabrikam-group.example")
 
-    elevation = services.elevation_propose(service_request=sr, actor=actor(agent), email="luc@fabrikam-group.example")
+    elevation = services.elevation_propose(service_request=sr, actor=actor(agent), email="luc@fabrikam-group.example",
+                                           note="Luc's address is on the group domain.")
 
     assert elevation.email == "luc@fabrikam-group.example"
     assert ServiceRequest.objects.get(pk=sr.pk).status == Status.ELEVATION_PROPOSED
@@ -248,7 +248,8 @@ def test_two_supervisors_approving_at_once_elevate_exactly_once(transactional_db
     assert sorted(results.values()) == ["This elevation has already been approved.", "approved"], results
     winner = first if results[first.email] == "approved" else second
     sr.refresh_from_db()
-    assert sr.status == Status.ELEVATED
+    assert sr.status == Status.COOLING_OFF
+    assert complete(sr).status == Status.ELEVATED
     elevation = Elevation.objects.get(service_request=sr)
     assert elevation.approved_by == winner
     assert Elevation.objects.filter(approved_at__isnull=False).count() == 1
@@ -277,6 +278,7 @@ def test_a_deactivated_existing_user_comes_back_through_the_link_only(client, db
     User.objects.filter(pk=old.pk).update(last_login=now())
     services.elevation_propose(service_request=sr, actor=actor(agent), email=sr.elevate_email)
     approve(sr, supervisor)
+    complete(sr)
     deliver()
     old.refresh_from_db()
     assert old.is_active and not old.has_usable_password(), "on again, but no old password works"

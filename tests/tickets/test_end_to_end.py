@@ -1,5 +1,7 @@
 """The whole path a real company walks: form → email → queue → checks → approval → new admin signs in."""
 
+import re
+
 from django.core import mail
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -10,6 +12,8 @@ from tests import factories
 from tests.conftest import emails_to, link_in, staff_client
 from tests.helpers import submit
 from tickets.models import CheckKind, ServiceRequest
+
+from .flow import complete
 
 
 def test_request_from_form_to_new_global_admin(client, db, deliver):
@@ -39,12 +43,15 @@ def test_request_from_form_to_new_global_admin(client, db, deliver):
     assert "confirm" in client.get(confirm_url).content.decode().lower()
     response = client.post(confirm_url, {"token": confirm_url.split("token=")[1]})
     assert response.status_code == 302
-    tracking = client.get(response["Location"])
+    tracking_url = response["Location"]
+    tracking = client.get(tracking_url)
     assert tracking.status_code == 200
     assert '<span class="badge bg-primary" id="status">New</span>' in tracking.content.decode()
     deliver()
     assert "/requests/" in emails_to("claire@fabrikam.example")[-1].body
     assert emails_to("agent@support.example"), "agents hear of a new request in the queue"
+    warned = emails_to("marc@fabrikam.example")
+    assert len(warned) == 1 and "/requests/object/" in warned[0].body, "the former admin on record hears at once"
 
     # 3. The agent assigns, matches the tenant and records each check.
     ac = staff_client(client.__class__(), agent)
@@ -68,12 +75,24 @@ def test_request_from_form_to_new_global_admin(client, db, deliver):
     deliver()
     assert emails_to("supervisor@support.example")[-1].subject.endswith("Fabrikam SARL")
     sc = staff_client(client.__class__(), supervisor)
-    response = sc.post(url, {"action": "approve_elevation"})
+    page = sc.get(url).content.decode()
+    bound = dict(re.findall(r'name="(approve_elevation-[a-z_]+)" value="([^"]*)"', page))
+    assert bound == {"approve_elevation-elevation_id": str(sr.elevation.pk),
+                     "approve_elevation-email": "luc@fabrikam.example"}, "approval carries what the page showed"
+    response = sc.post(url, {"action": "approve_elevation", **bound})
     assert response.status_code == 302
     sr.refresh_from_db()
-    assert sr.status == "elevated"
+    assert sr.status == "cooling_off"
+    assert not Membership.objects.filter(tenant=tenant, role="global_admin", user__email="luc@fabrikam.example").exists()
 
-    # 5. Everyone concerned hears of it; the new admin sets a password once and signs in.
+    # 5. The requester sees when the waiting period ends; the former admin is told again, with a link to object.
+    tracking = client.get(tracking_url).content.decode()
+    assert 'id="effective-at"' in tracking
+    deliver()
+    assert "unless you object" in emails_to("marc@fabrikam.example")[-1].subject
+    assert complete(sr).status == "elevated", "nobody objected: beat completes it once the period has passed"
+
+    # 6. Everyone concerned hears of it; the new admin sets a password once and signs in.
     deliver()
     luc = User.objects.get(email="luc@fabrikam.example")
     assert Membership.objects.get(user=luc, tenant=tenant).role == "global_admin"

@@ -9,16 +9,30 @@ from accounts.models import Membership
 from audit.models import AuditEvent
 from audit.services import Actor
 from notifications.models import OutboxMessage
+from portal.clock import now
 from tests import factories
 from tests.conftest import actor, emails_to, staff_client
 from tickets import services, tokens
 from tickets.models import CheckKind, CheckOutcome, Elevation, Message, Status, VerificationCheck
-from tickets.workflow import AGENT, CLOSED, REQUESTER, SUPERVISOR, SYSTEM, DomainError, TransitionError, transition
+from tickets.workflow import (
+    AGENT,
+    CLOSED,
+    OBJECTOR,
+    REQUESTER,
+    SUPERVISOR,
+    SYSTEM,
+    DomainError,
+    TransitionError,
+    transition,
+)
 
 S = Status
-ROLES = [REQUESTER, AGENT, SUPERVISOR, SYSTEM]
+ROLES = [REQUESTER, AGENT, SUPERVISOR, SYSTEM, OBJECTOR]
 STAFF = {AGENT, SUPERVISOR}
-OPEN = [S.AWAITING_EMAIL_CONFIRMATION, S.NEW, S.IN_REVIEW, S.WAITING_ON_REQUESTER, S.VERIFIED, S.ELEVATION_PROPOSED]
+OPEN = [S.AWAITING_EMAIL_CONFIRMATION, S.NEW, S.IN_REVIEW, S.WAITING_ON_REQUESTER, S.VERIFIED, S.ELEVATION_PROPOSED,
+        S.COOLING_OFF]
+# Confirmed and open: someone told of the request may put it on hold.
+CONTESTABLE = [S.NEW, S.IN_REVIEW, S.WAITING_ON_REQUESTER, S.VERIFIED, S.ELEVATION_PROPOSED, S.COOLING_OFF]
 
 # The rules, written out independently of ``tickets.workflow.TRANSITIONS``: (from, to) -> who may.
 EXPECTED = {
@@ -28,11 +42,18 @@ EXPECTED = {
     (S.NEW, S.WAITING_ON_REQUESTER): STAFF,
     (S.IN_REVIEW, S.WAITING_ON_REQUESTER): STAFF,
     (S.WAITING_ON_REQUESTER, S.IN_REVIEW): STAFF | {REQUESTER},
-    (S.IN_REVIEW, S.VERIFIED): STAFF,
-    (S.VERIFIED, S.IN_REVIEW): STAFF,
+    (S.IN_REVIEW, S.VERIFIED): STAFF | {SYSTEM},
+    (S.VERIFIED, S.IN_REVIEW): STAFF | {REQUESTER},
     (S.VERIFIED, S.ELEVATION_PROPOSED): STAFF,
-    (S.ELEVATION_PROPOSED, S.IN_REVIEW): STAFF,
-    (S.ELEVATION_PROPOSED, S.ELEVATED): {SUPERVISOR},
+    (S.ELEVATION_PROPOSED, S.IN_REVIEW): STAFF | {REQUESTER},
+    (S.ELEVATION_PROPOSED, S.COOLING_OFF): {SUPERVISOR},
+    (S.COOLING_OFF, S.IN_REVIEW): {SUPERVISOR},
+    (S.COOLING_OFF, S.ELEVATED): {SYSTEM},
+    (S.DISPUTED, S.COOLING_OFF): {SUPERVISOR},
+    (S.DISPUTED, S.IN_REVIEW): {SUPERVISOR},
+    (S.DISPUTED, S.REJECTED): {SUPERVISOR},
+    (S.DISPUTED, S.CANCELLED): {REQUESTER},
+    **{(s, S.DISPUTED): {OBJECTOR, SYSTEM} for s in CONTESTABLE},
     **{(s, S.REJECTED): STAFF for s in OPEN},
     **{(s, S.CANCELLED): {REQUESTER} for s in OPEN},
 }
@@ -44,6 +65,8 @@ MATRIX = [
 
 
 def _actor_for(role, sr):
+    if role == OBJECTOR:
+        return Actor(kind="objector", label=f"objector <admin@{sr.company_domain}>")
     if role == REQUESTER:
         return Actor(kind="requester", label=f"requester <{sr.requester_email}>")
     if role == SYSTEM:
@@ -57,10 +80,13 @@ def _request_in(status, **kwargs):
     return factories.ServiceRequestFactory(tenant_on_record=tenant, tenant=tenant, status=status, **kwargs)
 
 
-def _add_elevation(sr, proposed_by=None, user=None):
+def _add_elevation(sr, proposed_by=None, user=None, approved=False):
+    moment = now()
     return Elevation.objects.create(
         service_request=sr, email=f"luc@{sr.company_domain}", full_name="Luc Bernard",
         proposed_by=proposed_by or factories.UserFactory(), user=user,
+        **({"approved_by": factories.UserFactory(), "approved_at": moment, "waiting_started_at": moment,
+            "effective_at": moment} if approved else {}),
     )
 
 
@@ -75,14 +101,15 @@ def test_the_table_is_the_one_written_here():
     assert {k: set(v) for k, v in TRANSITIONS.items() if v} == EXPECTED
     assert len(MATRIX) == len(S.values) ** 2 * len(ROLES)
     assert not any(frm in CLOSED for frm, _ in EXPECTED), "nobody reopens a closed request"
-    assert [k for k, roles in EXPECTED.items() if k[1] == S.ELEVATED] == [(S.ELEVATION_PROPOSED, S.ELEVATED)]
+    assert [k for k, roles in EXPECTED.items() if k[1] == S.ELEVATED] == [(S.COOLING_OFF, S.ELEVATED)]
+    assert EXPECTED[(S.COOLING_OFF, S.ELEVATED)] == {SYSTEM}, "only the beat task, after the waiting period"
 
 
 @pytest.mark.parametrize("frm, to, role", MATRIX)
 def test_transition_obeys_the_table(db, frm, to, role):
     sr = _request_in(frm)
-    if to in (S.ELEVATION_PROPOSED, S.ELEVATED):
-        _add_elevation(sr, user=factories.UserFactory(email=f"luc@{sr.company_domain}"))
+    if to in (S.ELEVATION_PROPOSED, S.ELEVATED, S.COOLING_OFF):
+        _add_elevation(sr, user=factories.UserFactory(email=f"luc@{sr.company_domain}"), approved=True)
     before = _counts()
 
     if role in EXPECTED.get((frm, to), set()):
@@ -118,10 +145,10 @@ def _error_messages(html):
 
 def test_agent_posting_approve_gets_an_error_on_the_page(agent_client, agent):
     sr = _request_in(S.ELEVATION_PROPOSED)
-    _add_elevation(sr, proposed_by=factories.supervisor())
+    elevation = _add_elevation(sr, proposed_by=factories.supervisor())
     before = _counts()
 
-    response = agent_client.post(_admin_url(sr), {"action": "approve_elevation"})
+    response = agent_client.post(_admin_url(sr), {"action": "approve_elevation", **_approve_data(elevation)})
 
     assert response.status_code == 200
     assert _error_messages(response.content.decode()) == ["Only a support supervisor can approve an elevation."]
@@ -152,6 +179,11 @@ def test_requester_cannot_cancel_a_rejected_request(client, db):
     assert _counts() == before
 
 
+def _approve_data(elevation):
+    """What the approve button carries: the proposal the supervisor read."""
+    return {"approve_elevation-elevation_id": elevation.pk, "approve_elevation-email": elevation.email}
+
+
 def _action_data(action, sr):
     return {
         "assign": {},
@@ -162,7 +194,7 @@ def _action_data(action, sr):
                          "record_check-note": "ok"},
         "reject": {"reject-reason": "Rejected again."},
         "propose_elevation": {"propose_elevation-email": sr.elevate_email, "propose_elevation-full_name": "Luc"},
-        "approve_elevation": {},
+        "approve_elevation": _approve_data(sr.elevation),
         "send_back": {"send_back-note": "Look again."},
     }[action]
 
@@ -253,8 +285,11 @@ def test_entering_the_queue_tells_the_requester_and_every_agent(db):
     (S.WAITING_ON_REQUESTER, S.IN_REVIEW, AGENT, set()),
     (S.IN_REVIEW, S.VERIFIED, AGENT, {("status_changed", "requester")}),
     (S.VERIFIED, S.ELEVATION_PROPOSED, AGENT, {("elevation_proposed", "supervisor")}),
-    (S.ELEVATION_PROPOSED, S.ELEVATED, SUPERVISOR, {("elevated_new_admin", "new admin"),
-                                                    ("elevated_requester", "requester")}),
+    (S.ELEVATION_PROPOSED, S.COOLING_OFF, SUPERVISOR, {("elevation_scheduled", "requester"),
+                                                       ("takeover_approved", "new admin")}),
+    (S.COOLING_OFF, S.ELEVATED, SYSTEM, {("elevated_new_admin", "new admin"), ("elevated_requester", "requester")}),
+    (S.COOLING_OFF, S.DISPUTED, OBJECTOR, {("objection_raised", "supervisor"), ("objection_raised", "assignee"),
+                                           ("request_on_hold", "requester")}),
     (S.NEW, S.CANCELLED, REQUESTER, {("status_changed", "requester"), ("status_changed", "assignee")}),
     (S.AWAITING_EMAIL_CONFIRMATION, S.EXPIRED, SYSTEM, {("status_changed", "requester")}),
     (S.VERIFIED, S.REJECTED, SUPERVISOR, {("rejected", "requester")}),
@@ -264,8 +299,8 @@ def test_each_status_notifies_who_must_hear_of_it(db, django_capture_on_commit_c
     supervisor = factories.supervisor(email="boss@support.example")
     sr = _request_in(frm, assignee=assignee)
     new_admin = factories.UserFactory(email=f"luc@{sr.company_domain}")
-    if to in (S.ELEVATION_PROPOSED, S.ELEVATED):
-        _add_elevation(sr, user=new_admin)
+    if to in (S.ELEVATION_PROPOSED, S.ELEVATED, S.COOLING_OFF) or frm == S.COOLING_OFF:
+        _add_elevation(sr, user=new_admin, approved=True)
     who = {"requester": sr.requester_email, "assignee": assignee.email, "supervisor": supervisor.email,
            "new admin": new_admin.email}
     the_actor = supervisor if role == SUPERVISOR else assignee

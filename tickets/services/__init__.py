@@ -6,13 +6,25 @@ from .agents import (  # noqa: F401
     service_request_match_tenant,
     service_request_post_message,
     service_request_reject,
-    verification_check_record,
+    service_requests_link,
 )
-from .elevation import elevation_approve, elevation_propose, elevation_send_back  # noqa: F401
+from .checks import verification_check_record  # noqa: F401
+from .domain_proof import domain_proof_look_up, domain_proofs_look_up  # noqa: F401
+from .elevation import (  # noqa: F401
+    admin_block_override,
+    elevation_approve,
+    elevation_complete,
+    elevation_propose,
+    elevation_send_back,
+    elevation_shorten_waiting,
+    elevations_complete_due,
+)
+from .objections import objection_link_for, objection_raise, objection_resolve  # noqa: F401
 from .periodic import service_requests_alert_overdue, service_requests_expire_unconfirmed  # noqa: F401
 from .requesters import (  # noqa: F401
     evidence_open,
     service_request_cancel,
+    service_request_check_domain,
     service_request_confirm_email,
     service_request_for_token,
     service_request_requester_reply,

@@ -1,26 +1,17 @@
-"""What support agents do on a request: assign, match the tenant, talk, record checks, reject."""
+"""What support agents do on a request: assign, match the tenant, talk, reject, link concurrent requests."""
 
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from audit.services import Actor, audit_event_record
 
-from ..models import CheckKind, CheckOutcome, Message, ServiceRequest, Status, VerificationCheck
+from .. import alerts, selectors
+from ..models import Message, RequestLink, ServiceRequest, Status
 from ..notify import to_requester
-from ..selectors import checks_all_passed, latest_checks, staff_role
-from ..workflow import CLOSED, DomainError, lock, transition
-
-
-def staff_role_of(actor: Actor) -> str:
-    role = staff_role(actor.user)
-    if role is None:
-        raise DomainError(_("Only support agents and supervisors can do this."))
-    return role
-
-
-def _open(sr: ServiceRequest) -> None:
-    if sr.status in CLOSED:
-        raise DomainError(_("This request is closed; it can no longer be changed."))
+from ..policy import DEPENDS_ON_TENANT, IN_QUEUE
+from ..workflow import DomainError, lock, transition
+from .checks import checks_void, verification_progress
+from .common import ensure_open, ensure_reason, staff_role_of, supervisor_of
 
 
 @transaction.atomic
@@ -28,9 +19,9 @@ def service_request_assign(*, service_request: ServiceRequest, actor: Actor, ass
     """Assign the request (to the actor by default). A new request moves to ``in_review``."""
     role = staff_role_of(actor)
     sr = lock(service_request)
-    _open(sr)
+    ensure_open(sr)
     assignee = assignee or actor.user
-    if staff_role(assignee) is None:
+    if selectors.staff_role(assignee) is None:
         raise DomainError(_("Requests can only be assigned to support agents."))
     before = sr.assignee.email if sr.assignee else None
     sr.assignee = assignee
@@ -45,30 +36,29 @@ def service_request_assign(*, service_request: ServiceRequest, actor: Actor, ass
 
 @transaction.atomic
 def service_request_match_tenant(*, service_request: ServiceRequest, tenant, actor: Actor) -> ServiceRequest:
-    """Confirm which tenant the request is about. Writes ``tenant.matched``."""
-    staff_role_of(actor)
+    """Confirm which tenant the request is about. Writes ``tenant.matched``.
+
+    Checks made against another tenant's record are voided. A tenant whose people were not yet told
+    of the request (a different tenant from the one holding the filed domain) is warned now, with
+    objection links, as at confirmation.
+    """
+    role = staff_role_of(actor)
     sr = lock(service_request)
-    _open(sr)
-    if sr.status in (Status.ELEVATION_PROPOSED,):
-        raise DomainError(_("The tenant cannot change while an elevation is proposed."))
+    ensure_open(sr)
+    if sr.status in (Status.ELEVATION_PROPOSED, Status.COOLING_OFF, Status.DISPUTED):
+        raise DomainError(_("The tenant cannot change while an elevation is proposed, approved or disputed."))
     before = sr.tenant_id
     sr.tenant = tenant
     sr.save(update_fields=["tenant"])
     audit_event_record(actor=actor, action="tenant.matched", target=sr, tenant=tenant,
                        before={"tenant": before}, after={"tenant": tenant.pk, "partner_id": tenant.partner_id})
     if before is not None and before != tenant.pk:
-        # Checks made against the other tenant's record no longer count: they must be made again.
-        latest = latest_checks(sr)
-        for kind in (CheckKind.CALLBACK_ON_RECORD, CheckKind.COMPANY_DETAILS):
-            if kind in latest and latest[kind].outcome == CheckOutcome.PASSED:
-                note = "Tenant changed: to be made again against the new record."
-                VerificationCheck.objects.create(service_request=sr, kind=kind, outcome=CheckOutcome.NOT_POSSIBLE,
-                                                 note=note, agent=actor.user)
-                audit_event_record(actor=actor, action="check.recorded", target=sr, tenant=tenant,
-                                   after={"check": kind, "outcome": CheckOutcome.NOT_POSSIBLE, "note": note})
-    if sr.status == Status.VERIFIED and before != tenant.pk:
-        # Checks were made against another record: look again.
-        transition(sr, Status.IN_REVIEW, actor=actor, role=staff_role_of(actor), note="tenant changed")
+        checks_void(service_request=sr, kinds=DEPENDS_ON_TENANT, actor=actor,
+                    reason="Tenant changed: to be made again against the new record.")
+    if sr.status in IN_QUEUE and tenant.pk not in alerts.tenants_already_warned(sr):
+        alerts.warn_tenant(sr, tenant, template="takeover_filed", **alerts.filed_context(sr))
+    if before != tenant.pk:
+        verification_progress(service_request=sr, actor=actor, role=role, note="tenant changed")
     service_request.refresh_from_db()
     return sr
 
@@ -80,7 +70,7 @@ def service_request_post_message(*, service_request: ServiceRequest, actor: Acto
     if kind not in Message.Kind.values or not body.strip():
         raise DomainError(_("Write a public reply or an internal note."))
     sr = lock(service_request)
-    _open(sr)
+    ensure_open(sr)
     message = Message.objects.create(service_request=sr, kind=kind, author=actor.user, body=body)
     audit_event_record(actor=actor, action=f"message.{kind}", target=sr, tenant=sr.tenant)
     if kind == Message.Kind.PUBLIC:
@@ -99,46 +89,37 @@ def service_request_ask_information(*, service_request: ServiceRequest, actor: A
 
 @transaction.atomic
 def service_request_reject(*, service_request: ServiceRequest, actor: Actor, reason: str) -> ServiceRequest:
-    """Reject with a reason the requester sees."""
-    if not reason.strip():
-        raise DomainError(_("Give the requester a reason for the rejection."))
-    return transition(service_request, Status.REJECTED, actor=actor, role=staff_role_of(actor), note=reason.strip())
-
-
-CHECKABLE = {Status.NEW, Status.IN_REVIEW, Status.WAITING_ON_REQUESTER, Status.VERIFIED}
+    """Reject with a reason the requester sees. A disputed request is decided by resolving its objection."""
+    reason = ensure_reason(reason, _("Give the requester a reason for the rejection."))
+    role = staff_role_of(actor)
+    sr = lock(service_request)
+    if sr.status == Status.DISPUTED:
+        raise DomainError(_("This request is disputed: a supervisor who neither proposed nor approved it "
+                            "decides, by resolving the objection."))
+    return transition(sr, Status.REJECTED, actor=actor, role=role, note=reason)
 
 
 @transaction.atomic
-def verification_check_record(
-    *, service_request: ServiceRequest, actor: Actor, kind: str, outcome: str, note: str = ""
-) -> VerificationCheck:
-    """Record one verification check (writes ``check.recorded``).
+def service_requests_link(*, service_request: ServiceRequest, other: ServiceRequest, actor: Actor,
+                          reason: str) -> RequestLink:
+    """A supervisor decides that two concurrent requests for one tenant may both go on (for example,
+    two colleagues asking for the same thing). Writes ``request.linked`` on both."""
+    supervisor_of(actor, _("Only a support supervisor can link concurrent requests."))
+    reason = ensure_reason(reason, _("Say why these requests may go on side by side."))
+    first, second = sorted([service_request.pk, other.pk])
+    if first == second:
+        raise DomainError(_("A request cannot be linked to itself."))
+    sr = lock(first)
+    other_sr = lock(second)
+    ensure_open(sr)
+    ensure_open(other_sr)
+    if other_sr.pk not in {r.pk for r in selectors.concurrent_requests(sr)}:
+        raise DomainError(_("These requests are not concurrent: they concern different tenants."))
+    link, created = RequestLink.objects.get_or_create(first=sr, second=other_sr,
+                                                      defaults={"linked_by": actor.user, "reason": reason})
+    if created:
+        for a, b in ((sr, other_sr), (other_sr, sr)):
+            audit_event_record(actor=actor, action="request.linked", target=a, tenant=a.tenant,
+                               after={"linked_to": b.reference, "reason": reason})
+    return link
 
-    When every required check has passed and the tenant is matched, the request becomes
-    ``verified``; a failed check takes a verified request back to review.
-    """
-    role = staff_role_of(actor)
-    if kind not in CheckKind.values or outcome not in CheckOutcome.values:
-        raise DomainError(_("Unknown check or outcome."))
-    if kind == CheckKind.EMAIL_CONFIRMED:
-        raise DomainError(_("The work email is confirmed only by the requester's own link."))
-    sr = lock(service_request)
-    if sr.status not in CHECKABLE:
-        raise DomainError(_("Checks can only be recorded while the request is being reviewed."))
-    if kind == CheckKind.CALLBACK_ON_RECORD and sr.tenant is None:
-        raise DomainError(_("Match the tenant first: the call-back goes to the number on its record."))
-    if outcome != CheckOutcome.PASSED and not note.strip():
-        raise DomainError(_("Say in the note why the check did not pass."))
-    check = VerificationCheck.objects.create(service_request=sr, kind=kind, outcome=outcome, note=note, agent=actor.user)
-    audit_event_record(actor=actor, action="check.recorded", target=sr, tenant=sr.tenant,
-                       after={"check": kind, "outcome": outcome, "note": note,
-                              **({"phone_called": sr.tenant.phone_on_record} if kind == CheckKind.CALLBACK_ON_RECORD else {})})
-    if sr.status == Status.NEW:
-        transition(sr, Status.IN_REVIEW, actor=actor, role=role)
-        sr.refresh_from_db()
-    if sr.status == Status.IN_REVIEW and sr.tenant_id and checks_all_passed(sr):
-        transition(sr, Status.VERIFIED, actor=actor, role=role)
-    elif sr.status == Status.VERIFIED and outcome != CheckOutcome.PASSED:
-        transition(sr, Status.IN_REVIEW, actor=actor, role=role, note=note)
-    service_request.refresh_from_db()
-    return check

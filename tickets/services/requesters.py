@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from audit.services import Actor, audit_event_record
 from notifications.services import outbox_enqueue
@@ -10,10 +11,12 @@ from portal.clock import now
 
 from .. import tokens
 from ..evidence import evidence_check, sha256_of
-from ..models import CheckKind, CheckOutcome, Evidence, Message, ServiceRequest, Status, VerificationCheck
+from ..models import CheckKind, CheckOutcome, Elevation, Evidence, Message, ServiceRequest, Status
 from ..notify import to_users
-from ..selectors import support_agents
-from ..workflow import CLOSED, REQUESTER, DomainError, transition
+from ..policy import CLOSED, DEPENDS_ON_REQUESTER, REVIEW_SETTLED
+from ..selectors import requester_can_reply, support_agents
+from ..workflow import REQUESTER, DomainError, transition
+from .checks import check_write, checks_void
 
 
 def _requester(sr: ServiceRequest, meta) -> Actor:
@@ -44,6 +47,7 @@ def service_request_submit(*, data: dict, uploads=(), language: str = "en", meta
                 with transaction.atomic():  # a savepoint: a reference collision retries, nothing else is lost
                     sr = ServiceRequest.objects.create(
                         reference=tokens.new_reference(), language=language, confirmation_token_hash=digest,
+                        dns_challenge=tokens.new_dns_challenge(),
                         consent_given_at=now(), submitted_ip=getattr(meta, "ip_address", None), **data,
                     )
                 break
@@ -84,19 +88,13 @@ def service_request_confirm_email(*, reference: str, token: str, meta=None) -> t
         sr.tracking_token_hash = digest
         sr.save(update_fields=["confirmation_token_hash", "tracking_token_hash"])
         actor = _requester(sr, meta)
-        VerificationCheck.objects.create(
-            service_request=sr, kind=CheckKind.EMAIL_CONFIRMED, outcome=CheckOutcome.PASSED,
-            note="Confirmed automatically by the emailed link.",
-        )
-        audit_event_record(actor=actor, action="check.recorded", target=sr,
-                           after={"check": CheckKind.EMAIL_CONFIRMED, "outcome": CheckOutcome.PASSED})
+        check_write(service_request=sr, kind=CheckKind.EMAIL_CONFIRMED, outcome=CheckOutcome.PASSED,
+                    note="Confirmed automatically by the emailed link.", actor=actor)
         transition(sr, Status.NEW, actor=actor, role=REQUESTER, secrets={"tracking_token": raw})
     return sr, raw
 
 
 def _invalid_link_message():
-    from django.utils.translation import gettext_lazy as _
-
     return _("This link is not valid: it may have expired or already been used.")
 
 
@@ -135,27 +133,39 @@ def service_request_send_tracking_link(*, reference: str, email: str, meta=None)
 
 
 def service_request_requester_reply(*, service_request: ServiceRequest, body: str, uploads=(), meta=None) -> Message:
-    """Add the requester's public reply (with attachments). A request waiting on them goes back to review."""
-    from ..selectors import requester_can_reply
+    """Add the requester's public reply (with attachments). A request waiting on them goes back to review.
 
+    After verification and before approval, what the requester sends changes what is being reviewed:
+    the request goes back to review, an unapproved proposal is dropped, and the checks that rest on the
+    requester's evidence (identity, company details, former admin gone) are voided, the timeline saying
+    why. Once approved, the elevation is fixed: the requester may still write, but not add files.
+    """
     with transaction.atomic():
         sr = ServiceRequest.objects.select_for_update().get(pk=service_request.pk)
         if not requester_can_reply(sr):
             raise DomainError(_closed_message())
+        if uploads and sr.status in (Status.COOLING_OFF, Status.DISPUTED):
+            raise DomainError(_("The change of administrator is already approved: files can no longer be added. "
+                                "You can still write to support."))
         actor = _requester(sr, meta)
         message = Message.objects.create(service_request=sr, kind=Message.Kind.PUBLIC, from_requester=True, body=body)
         _store_evidence(sr, uploads, message=message)
         audit_event_record(actor=actor, action="message.requester", target=sr, after={"attachments": len(uploads)})
         if sr.status == Status.WAITING_ON_REQUESTER:
             transition(sr, Status.IN_REVIEW, actor=actor, role=REQUESTER)
+        elif sr.status in REVIEW_SETTLED:
+            what = "new evidence" if uploads else "a reply"
+            voided = checks_void(service_request=sr, kinds=DEPENDS_ON_REQUESTER, actor=actor,
+                                 reason=f"The requester sent {what} after verification.")
+            Elevation.objects.filter(service_request=sr, approved_at__isnull=True).delete()
+            transition(sr, Status.IN_REVIEW, actor=actor, role=REQUESTER,
+                       note=f"The requester sent {what} after verification; to check again: {', '.join(voided) or 'none'}.")
         else:
             to_users([sr.assignee] if sr.assignee else support_agents(), sr, "requester_replied")
     return message
 
 
 def _closed_message():
-    from django.utils.translation import gettext_lazy as _
-
     return _("This request is closed; it can no longer be changed.")
 
 
@@ -172,3 +182,10 @@ def evidence_open(*, evidence: Evidence, actor: Actor) -> Evidence:
         tenant=evidence.service_request.tenant, after={"evidence": evidence.pk, "name": evidence.original_name},
     )
     return evidence
+
+
+def service_request_check_domain(*, service_request: ServiceRequest, meta=None):
+    """The requester's "check now" on the tracking page: look the DNS proof up at once (audited)."""
+    from .domain_proof import domain_proof_look_up
+
+    return domain_proof_look_up(service_request=service_request, actor=_requester(service_request, meta))

@@ -1,5 +1,6 @@
 from django import template
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from ..models import Status
 
@@ -12,6 +13,10 @@ PLAIN_WORDS = {
     Status.WAITING_ON_REQUESTER: _("We need something from you: see the latest message and reply below."),
     Status.VERIFIED: _("Our checks are complete; we are preparing the change of administrator."),
     Status.ELEVATION_PROPOSED: _("A second person is reviewing the change of administrator before it is made."),
+    Status.COOLING_OFF: _("Approved. For your security, the change takes effect only after a waiting period, "
+                          "during which the company's administrators can object."),
+    Status.DISPUTED: _("Someone at your company objected to this request. It is on hold while a supervisor "
+                       "looks into it."),
     Status.ELEVATED: _("Done: the new global admin has received an email with sign-in instructions."),
     Status.REJECTED: _("We could not accept this request; the reason is below."),
     Status.CANCELLED: _("You cancelled this request."),
@@ -30,3 +35,15 @@ def status_label(code):
 @register.filter
 def status_plain(code):
     return PLAIN_WORDS.get(code, "")
+
+
+@register.filter
+def duration(value):
+    """A waiting period as people say it: "72 hours", "10 minutes"."""
+    if value is None:
+        return ""
+    minutes = int(value.total_seconds() // 60)
+    if minutes and minutes % 60 == 0:
+        hours = minutes // 60
+        return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
+    return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}

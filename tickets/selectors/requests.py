@@ -1,75 +1,19 @@
-"""Read-only queries for service requests: queue, thread, checklist, comparison."""
+"""Read-only queries about service requests: queue, comparison, timeline, concurrency."""
 
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from accounts import selectors as account_selectors
 from audit.selectors import audit_events_for
 from portal.clock import now
 
-from .models import CheckKind, CheckOutcome, ServiceRequest, Status, VerificationCheck
-
-AGENTS_GROUP = "Support agents"
-SUPERVISORS_GROUP = "Support supervisors"
-
-# All must pass before a request is verified.
-REQUIRED_CHECKS = [
-    CheckKind.EMAIL_CONFIRMED,
-    CheckKind.IDENTITY_EVIDENCE,
-    CheckKind.CALLBACK_ON_RECORD,
-    CheckKind.COMPANY_DETAILS,
-    CheckKind.FORMER_ADMIN_GONE,
-]
-
-
-def support_agents():
-    """Active staff who work the queue (agents and supervisors)."""
-    User = get_user_model()
-    return User.objects.filter(
-        is_active=True, is_staff=True, groups__name__in=[AGENTS_GROUP, SUPERVISORS_GROUP]
-    ).distinct()
-
-
-def support_supervisors():
-    User = get_user_model()
-    return User.objects.filter(is_active=True, is_staff=True, groups__name=SUPERVISORS_GROUP).distinct()
-
-
-def staff_role(user) -> str | None:
-    """``"supervisor"``, ``"agent"`` or None for a signed-in user."""
-    if not (user and user.is_authenticated and user.is_active and user.is_staff):
-        return None
-    if user.has_perm("tickets.approve_elevation"):
-        return "supervisor"
-    if user.has_perm("tickets.work_servicerequest"):
-        return "agent"
-    return None
+from ..models import RequestLink, ServiceRequest, Status
+from ..policy import IN_QUEUE, OPEN, SLA_RUNNING
 
 
 def overdue_q(at=None):
-    from .workflow import SLA_RUNNING
-
     return Q(status__in=SLA_RUNNING, sla_due_at__lt=at or now())
-
-
-def latest_checks(service_request: ServiceRequest) -> dict[str, VerificationCheck]:
-    """The latest recorded check of each kind."""
-    latest: dict[str, VerificationCheck] = {}
-    for check in service_request.checks.select_related("agent").order_by("created_at", "id"):
-        latest[check.kind] = check
-    return latest
-
-
-def checklist(service_request: ServiceRequest) -> list[dict]:
-    latest = latest_checks(service_request)
-    return [{"kind": kind, "label": kind.label, "check": latest.get(kind)} for kind in REQUIRED_CHECKS]
-
-
-def checks_all_passed(service_request: ServiceRequest) -> bool:
-    latest = latest_checks(service_request)
-    return all(k in latest and latest[k].outcome == CheckOutcome.PASSED for k in REQUIRED_CHECKS)
 
 
 @dataclass
@@ -97,9 +41,6 @@ def comparison(service_request: ServiceRequest) -> list[ComparisonRow]:
     if t is None:
         return []
     domains = t.all_domains
-    former_is_admin = bool(sr.former_admin_email) and account_selectors.is_global_admin_on_record(
-        t, sr.former_admin_email
-    )
     return [
         ComparisonRow(_("Legal name"), sr.company_legal_name, t.legal_name,
                       _norm(sr.company_legal_name) == _norm(t.legal_name)),
@@ -113,8 +54,6 @@ def comparison(service_request: ServiceRequest) -> list[ComparisonRow]:
                       _norm(sr.company_address) == _norm(t.postal_address)),
         ComparisonRow(_("Phone"), sr.company_phone, t.phone_on_record,
                       _digits(sr.company_phone) == _digits(t.phone_on_record)),
-        ComparisonRow(_("Former admin is a global admin on record"), sr.former_admin_email or "—",
-                      _("yes") if former_is_admin else _("no"), former_is_admin),
         ComparisonRow(_("Requester's email on a tenant domain"), sr.requester_email, ", ".join(domains),
                       account_selectors.tenant_owns_email(t, sr.requester_email)),
         ComparisonRow(_("User to elevate on a tenant domain"), sr.elevate_email, ", ".join(domains),
@@ -123,6 +62,7 @@ def comparison(service_request: ServiceRequest) -> list[ComparisonRow]:
 
 
 def suggested_tenant(service_request: ServiceRequest):
+    """The tenant the request is about: the one matched by an agent, else the one holding the filed domain."""
     if service_request.tenant_id:
         return service_request.tenant
     return account_selectors.tenant_for_domain(service_request.company_domain)
@@ -141,6 +81,28 @@ def public_timeline(service_request: ServiceRequest) -> list[dict]:
 
 
 def requester_can_reply(service_request: ServiceRequest) -> bool:
-    from .workflow import OPEN
-
     return service_request.status in OPEN and service_request.status != Status.AWAITING_EMAIL_CONFIRMATION
+
+
+def concurrent_requests(service_request: ServiceRequest):
+    """Other confirmed, open requests for the same tenant (or the same domain before matching):
+    two at once is a common sign of an attack."""
+    sr = service_request
+    tenant = suggested_tenant(sr)
+    same = Q(company_domain__iexact=sr.company_domain)
+    if tenant is not None:
+        same |= Q(tenant=tenant) | Q(tenant__isnull=True, company_domain__in=[d.lower() for d in tenant.all_domains])
+    return ServiceRequest.objects.filter(same, status__in=IN_QUEUE).exclude(pk=sr.pk).order_by("created_at")
+
+
+def linked_pairs(service_request: ServiceRequest) -> set[int]:
+    """Ids of requests a supervisor linked to this one."""
+    pk = service_request.pk
+    pairs = RequestLink.objects.filter(Q(first_id=pk) | Q(second_id=pk)).values_list("first_id", "second_id")
+    return {a if b == pk else b for a, b in pairs}
+
+
+def unlinked_concurrent(service_request: ServiceRequest) -> list[ServiceRequest]:
+    """Concurrent requests a supervisor has neither linked to this one nor closed: they block approval."""
+    linked = linked_pairs(service_request)
+    return [other for other in concurrent_requests(service_request) if other.pk not in linked]

@@ -1,0 +1,30 @@
+"""Who works the queue: support agents and supervisors."""
+
+from django.contrib.auth import get_user_model
+
+AGENTS_GROUP = "Support agents"
+SUPERVISORS_GROUP = "Support supervisors"
+
+
+def support_agents():
+    """Active staff who work the queue (agents and supervisors)."""
+    User = get_user_model()
+    return User.objects.filter(
+        is_active=True, is_staff=True, groups__name__in=[AGENTS_GROUP, SUPERVISORS_GROUP]
+    ).distinct()
+
+
+def support_supervisors():
+    User = get_user_model()
+    return User.objects.filter(is_active=True, is_staff=True, groups__name=SUPERVISORS_GROUP).distinct()
+
+
+def staff_role(user) -> str | None:
+    """``"supervisor"``, ``"agent"`` or None for a signed-in user."""
+    if not (user and user.is_authenticated and user.is_active and user.is_staff):
+        return None
+    if user.has_perm("tickets.approve_elevation"):
+        return "supervisor"
+    if user.has_perm("tickets.work_servicerequest"):
+        return "agent"
+    return None
