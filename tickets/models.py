@@ -297,6 +297,7 @@ class Objection(models.Model):
     class Resolution(models.TextChoices):
         REJECT = "reject", _("Upheld: the request is rejected")
         CONTINUE = "continue", _("Dismissed: the request continues, with a new waiting period")
+        WITHDRAWN = "withdrawn", _("The requester cancelled the request")
 
     service_request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="objections")
     link = models.ForeignKey(ObjectionLink, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

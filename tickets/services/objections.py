@@ -80,6 +80,44 @@ def objection_raise_by_system(*, service_request: ServiceRequest, reason: str) -
     return objection
 
 
+def _tell_objectors(sr: ServiceRequest, objections, *, decision: str, reason: str, effective_at: str = "") -> None:
+    for objection in objections:
+        if objection.link is None:
+            continue
+        link = objection.link
+        outbox_enqueue(
+            template="objection_outcome", to_email=link.email,
+            language=link.user.preferred_language if link.user_id else sr.language,
+            context={"reference": sr.reference, "decision": decision, "reason": reason, "status": sr.status,
+                     "effective_at": effective_at},
+            target=sr,
+        )
+
+
+def _close_open(sr: ServiceRequest, *, decision: str, reason: str, by=None) -> list[Objection]:
+    moment = now()
+    objections = list(selectors.open_objections(sr).select_related("link__user").select_for_update(of=("self",)))
+    for objection in objections:
+        objection.resolved_at = moment
+        objection.resolved_by = by
+        objection.resolution = decision
+        objection.resolution_reason = reason
+        objection.save(update_fields=["resolved_at", "resolved_by", "resolution", "resolution_reason"])
+    return objections
+
+
+def objections_withdraw(*, service_request: ServiceRequest, actor: Actor) -> None:
+    """The requester cancelled a disputed request: its objections are closed and each objector is told.
+    Call inside the cancellation's transaction, with the row locked."""
+    reason = "The requester cancelled the request."
+    objections = _close_open(service_request, decision=Objection.Resolution.WITHDRAWN, reason=reason)
+    if objections:
+        audit_event_record(actor=actor, action="objection.resolved", target=service_request,
+                           tenant=service_request.tenant,
+                           after={"decision": Objection.Resolution.WITHDRAWN, "objections": [o.pk for o in objections]})
+        _tell_objectors(service_request, objections, decision=Objection.Resolution.WITHDRAWN, reason=reason)
+
+
 def objection_resolve(*, service_request: ServiceRequest, actor: Actor, decision: str, reason: str) -> ServiceRequest:
     """A supervisor who neither proposed nor approved the elevation decides a dispute, with a reason.
 
@@ -99,13 +137,7 @@ def objection_resolve(*, service_request: ServiceRequest, actor: Actor, decision
         if elevation is not None and actor.user.pk in (elevation.proposed_by_id, elevation.approved_by_id):
             raise DomainError(_("You proposed or approved this elevation: another supervisor must decide."))
         moment = now()
-        objections = list(selectors.open_objections(sr).select_related("link").select_for_update(of=("self",)))
-        for objection in objections:
-            objection.resolved_at = moment
-            objection.resolved_by = actor.user
-            objection.resolution = decision
-            objection.resolution_reason = reason
-            objection.save(update_fields=["resolved_at", "resolved_by", "resolution", "resolution_reason"])
+        objections = _close_open(sr, decision=decision, reason=reason, by=actor.user)
         audit_event_record(actor=actor, action="objection.resolved", target=sr, tenant=sr.tenant,
                            after={"decision": decision, "reason": reason, "objections": [o.pk for o in objections]})
         if decision == Objection.Resolution.REJECT:
@@ -120,15 +152,7 @@ def objection_resolve(*, service_request: ServiceRequest, actor: Actor, decision
             sr = transition(sr, Status.IN_REVIEW, actor=actor, role=SUPERVISOR, note=reason)
             if selectors.checks_all_passed(sr) and sr.tenant_id:
                 sr = transition(sr, Status.VERIFIED, actor=actor, role=SUPERVISOR)
-        for objection in objections:
-            if objection.link is None:
-                continue
-            outbox_enqueue(
-                template="objection_outcome", to_email=objection.link.email,
-                language=objection.link.user.preferred_language if objection.link.user_id else sr.language,
-                context={"reference": sr.reference, "decision": decision, "reason": reason, "status": sr.status,
-                         "effective_at": alerts.when(elevation.effective_at)
-                         if decision == Objection.Resolution.CONTINUE and elevation and elevation.effective_at else ""},
-                target=sr,
-            )
+        continuing = decision == Objection.Resolution.CONTINUE and elevation is not None and elevation.effective_at
+        _tell_objectors(sr, objections, decision=decision, reason=reason,
+                        effective_at=alerts.when(elevation.effective_at) if continuing else "")
     return sr

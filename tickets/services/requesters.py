@@ -17,6 +17,7 @@ from ..policy import CLOSED, DEPENDS_ON_REQUESTER, REVIEW_SETTLED
 from ..selectors import requester_can_reply, support_agents
 from ..workflow import REQUESTER, DomainError, transition
 from .checks import check_write, checks_void
+from .objections import objections_withdraw
 
 
 def _requester(sr: ServiceRequest, meta) -> Actor:
@@ -170,8 +171,14 @@ def _closed_message():
 
 
 def service_request_cancel(*, service_request: ServiceRequest, meta=None) -> ServiceRequest:
-    """The requester withdraws an open request (``cancelled``)."""
-    return transition(service_request, Status.CANCELLED, actor=_requester(service_request, meta), role=REQUESTER)
+    """The requester withdraws an open request (``cancelled``); the objections to a disputed one are closed
+    and their authors told."""
+    actor = _requester(service_request, meta)
+    with transaction.atomic():
+        sr = ServiceRequest.objects.select_for_update().get(pk=service_request.pk)
+        if sr.status == Status.DISPUTED:
+            objections_withdraw(service_request=sr, actor=actor)
+        return transition(service_request, Status.CANCELLED, actor=actor, role=REQUESTER)
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Membership, Tenant, TenantDomain, User
 from audit.services import Actor
+from portal.clock import now
 from tickets import services
 from tickets.models import CheckKind, CheckOutcome, ServiceRequest
 from tickets.selectors import AGENTS_GROUP, SUPERVISORS_GROUP
@@ -21,6 +22,9 @@ STAFF = [
      ["agent-backup-01", "agent-backup-02", "agent-backup-03"]),
     ("supervisor@support.example", "Sam Supervisor", SUPERVISORS_GROUP, "4142434445464748494a4b4c4d4e4f5051525354",
      ["super-backup-01", "super-backup-02", "super-backup-03"]),
+    # A second supervisor: disputes are resolved by one who neither proposed nor approved.
+    ("supervisor2@support.example", "Sasha Second", SUPERVISORS_GROUP, "6162636465666768696a6b6c6d6e6f7071727374",
+     ["sasha-backup-01", "sasha-backup-02", "sasha-backup-03"]),
 ]
 
 # Tenant admins who sign in at /login/ with a second factor.
@@ -29,7 +33,10 @@ TENANT_ADMIN_DEVICES = {
 }
 
 # Where demo users receive self-service reset codes (they land in var/mail/ like every email).
-ALTERNATE_EMAILS = {"bob@contoso.example": "bob.home@example.net", "claire@fabrikam.example": "claire.home@example.net"}
+ALTERNATE_EMAILS = {"bob@contoso.example": "bob.home@example.net", "claire@fabrikam.example": "claire.home@example.net",
+                    "alice@contoso.example": "alice.home@example.net"}
+# Active global admins who signed in recently: they block the support path for their tenant.
+RECENT_SIGNIN = ["nina@northwind.example"]
 
 TENANTS = [
     {"legal_name": "Contoso Ltd", "partner_id": "P-100200", "primary_domain": "contoso.example", "country": "GB",
@@ -46,7 +53,14 @@ TENANTS = [
     {"legal_name": "Northwind Traders Inc.", "partner_id": "P-500600", "primary_domain": "northwind.example",
      "country": "US", "postal_address": "500 Pine Street\nSeattle, WA 98101", "phone_on_record": "+1 206 555 0100",
      "self_service_reset_enabled": False, "other_domains": [],
-     "users": [("nina@northwind.example", "Nina Admin", Membership.Role.GLOBAL_ADMIN, True)]},
+     "users": [("nina@northwind.example", "Nina Admin", Membership.Role.GLOBAL_ADMIN, True),
+               ("oscar@northwind.example", "Oscar Member", Membership.Role.MEMBER, True)]},
+    {"legal_name": "Tailspin Toys GmbH", "partner_id": "P-700800", "primary_domain": "tailspin.example",
+     "country": "DE", "postal_address": "Unter den Linden 1\n10117 Berlin", "phone_on_record": "+49 30 0000 0001",
+     "self_service_reset_enabled": False, "other_domains": [],
+     "users": [("jonas@tailspin.example", "Jonas Alt", Membership.Role.GLOBAL_ADMIN, False),
+               ("petra@tailspin.example", "Petra Weber", Membership.Role.MEMBER, True),
+               ("jan@tailspin.example", "Jan Novak", Membership.Role.MEMBER, True)]},
 ]
 
 
@@ -80,8 +94,8 @@ class Command(BaseCommand):
             staff = self._staff()
             self._tenants()
             self._tenant_admin_devices()
-            self._requests(staff)
-        self._print(staff)
+            links = self._requests(staff)
+        self._print(staff, links)
 
     def _staff(self):
         out = {}
@@ -122,29 +136,23 @@ class Command(BaseCommand):
                     user.set_password(DEMO_PASSWORD)
                     user.save()
                 Membership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": role})
+                if email in RECENT_SIGNIN:
+                    User.objects.filter(pk=user.pk).update(last_login=now())
 
     def _requests(self, staff):
+        """One request per tenant in the queue, so that none is held as concurrent with another."""
         if ServiceRequest.objects.filter(requester_email__endswith=".example", reason__startswith="[demo]").exists():
-            return
+            return {}
         agent = Actor(kind="staff", user=staff["agent@support.example"])
+        supervisor = Actor(kind="staff", user=staff["supervisor@support.example"])
         fabrikam = Tenant.objects.get(partner_id="P-300400")
-        # 1. Waiting for the requester to confirm their email.
-        services.service_request_submit(data=_request_data(reason="[demo] Nobody can manage our users since Marc left."))
-        # 2. Confirmed, in the queue (new).
-        sr = services.service_request_submit(data=_request_data(
-            reason="[demo] Our admin left last month.", requester_name="Luc Bernard",
-            requester_email="luc@fabrikam.example", elevate_email="claire@fabrikam.example",
-            elevate_name="Claire Martin"), language="fr")
-        self._confirm(sr)
-        # 3. In review, tenant matched, some checks done: ready for a supervisor demo after two more checks.
-        sr = services.service_request_submit(data=_request_data(reason="[demo] Marc has left; please make Luc admin."))
-        self._confirm(sr)
-        services.service_request_assign(service_request=sr, actor=agent)
-        services.service_request_match_tenant(service_request=sr, tenant=fabrikam, actor=agent)
-        for kind in (CheckKind.IDENTITY_EVIDENCE, CheckKind.COMPANY_DETAILS):
-            services.verification_check_record(service_request=sr, actor=agent, kind=kind,
-                                               outcome=CheckOutcome.PASSED, note="Demo")
-        # 4. Rejected: a free-looking look-alike company.
+        tailspin = Tenant.objects.get(partner_id="P-700800")
+        links = {}
+        # 1. Fabrikam, waiting for the requester to confirm their email.
+        services.service_request_submit(data=_request_data(reason="[demo] Nobody can manage our users since Marc left.",
+                                                           elevate_email="claire@fabrikam.example",
+                                                           elevate_name="Claire Martin"))
+        # 2. Northwind, rejected: a look-alike company.
         sr = services.service_request_submit(data=_request_data(
             reason="[demo] Urgent!!", company_legal_name="Northwind Trading", company_domain="northwind.example",
             company_partner_id="", company_country="US", company_address="1 Unknown Road", company_phone="+1 555 0199",
@@ -154,15 +162,51 @@ class Command(BaseCommand):
         self._confirm(sr)
         services.service_request_reject(service_request=sr, actor=agent,
                                         reason="The call-back to the number on record denied the request.")
+        # 3. Northwind, in the queue: a member names Nina, who signs in every day, as "former admin".
+        sr = services.service_request_submit(data=_request_data(
+            reason="[demo] Nina has left, please make me admin.", company_legal_name="Northwind Traders Inc.",
+            company_partner_id="P-500600", company_domain="northwind.example", company_country="US",
+            company_address="500 Pine Street\nSeattle, WA 98101", company_phone="+1 206 555 0100",
+            requester_name="Oscar Member", requester_email="oscar@northwind.example", former_admin_name="Nina Admin",
+            former_admin_email="nina@northwind.example", elevate_email="oscar@northwind.example",
+            elevate_name="Oscar Member"))
+        links["northwind"] = self._confirm(sr)
+        # 4. Tailspin, in review: tenant matched, two checks done; the call-back and the gone check remain.
+        sr = services.service_request_submit(data=_request_data(
+            reason="[demo] Jonas retired; please make Jan admin.", company_legal_name="Tailspin Toys GmbH",
+            company_partner_id="P-700800", company_domain="tailspin.example", company_country="DE",
+            company_address="Unter den Linden 1\n10117 Berlin", company_phone="+49 30 0000 0001",
+            requester_name="Petra Weber", requester_email="petra@tailspin.example", former_admin_name="Jonas Alt",
+            former_admin_email="jonas@tailspin.example", elevate_email="jan@tailspin.example",
+            elevate_name="Jan Novak"), language="fr")
+        links["tailspin"] = self._confirm(sr)
+        services.service_request_assign(service_request=sr, actor=agent)
+        services.service_request_match_tenant(service_request=sr, tenant=tailspin, actor=agent)
+        for kind in (CheckKind.IDENTITY_EVIDENCE, CheckKind.COMPANY_DETAILS):
+            services.verification_check_record(service_request=sr, actor=agent, kind=kind,
+                                               outcome=CheckOutcome.PASSED, note="Demo")
+        # 5. Fabrikam, approved by two people: its waiting period runs (minutes long in the demo).
+        sr = services.service_request_submit(data=_request_data(reason="[demo] Marc has left; please make Luc admin."))
+        links["fabrikam"] = self._confirm(sr)
+        services.service_request_assign(service_request=sr, actor=agent)
+        services.service_request_match_tenant(service_request=sr, tenant=fabrikam, actor=agent)
+        for kind in (CheckKind.IDENTITY_EVIDENCE, CheckKind.CALLBACK_ON_RECORD, CheckKind.COMPANY_DETAILS,
+                     CheckKind.FORMER_ADMIN_GONE):
+            services.verification_check_record(service_request=sr, actor=agent, kind=kind,
+                                               outcome=CheckOutcome.PASSED, note="Demo")
+        elevation = services.elevation_propose(service_request=sr, actor=agent, email="luc@fabrikam.example")
+        services.elevation_approve(service_request=sr, actor=supervisor, elevation_id=elevation.pk, email=elevation.email)
+        return links
 
     def _confirm(self, sr):
         from tickets import tokens
 
         raw, digest = tokens.new_token()
         ServiceRequest.objects.filter(pk=sr.pk).update(confirmation_token_hash=digest)
-        services.service_request_confirm_email(reference=sr.reference, token=raw)
+        sr, tracking = services.service_request_confirm_email(reference=sr.reference, token=raw)
+        return f"{settings.SITE_URL}/requests/{sr.reference}/?token={tracking}"
 
-    def _print(self, staff):
+    def _print(self, staff, links):
         w = self.stdout.write
         site = settings.SITE_URL
         w("")
@@ -185,5 +229,15 @@ class Command(BaseCommand):
             w(f"     or a backup code (single use): {', '.join(backups)}")
         w(f"  Self-service reset: {site}/password-reset/ as bob@contoso.example (Contoso has it on; the code")
         w("     goes to bob.home@example.net, i.e. a file in var/mail/); claire@fabrikam.example shows the 'off' path.")
-        w("  Fabrikam SARL has no active global admin: file a request for fabrikam.example to try the path.")
+        waiting = settings.ELEVATION_WAITING_PERIOD.total_seconds() / 60
+        w("  Service requests (an approved elevation waits %g minutes here, 72 hours in production):" % waiting)
+        if links:
+            w(f"     Fabrikam, approved, waiting period running (tracking page): {links['fabrikam']}")
+            w("        luc@ and marc.ancien@fabrikam.example got an objection link in var/mail/: one click puts it on hold;")
+            w("        unobjected, it completes by itself. supervisor2@ resolves a dispute (not the approver).")
+            w(f"     Tailspin, in review: record the call-back and 'former admin gone', propose, approve: {links['tailspin']}")
+            w(f"     Northwind, blocked: Nina signs in every day, so 'former admin gone' cannot pass: {links['northwind']}")
+        else:
+            w("     (created on the first run; their tracking links were printed then: get new ones at /requests/access/)")
+        w("  File a request for contoso.example: Contoso's global admin (alice@ and alice.home@) is emailed at once.")
         w("")
