@@ -52,7 +52,7 @@ def request_new(request, category):
             request.session["submitted_reference"] = sr.reference
             return redirect("tickets:submitted")
     else:
-        # The password-reset page links here with the company's details filled in.
+        # A link may fill in the company's details (the password-reset page does not: it names no company).
         prefill = {k: request.GET[k][:200] for k in PREFILL if request.GET.get(k)}
         form = ServiceRequestForm(category=category, initial=prefill)
     had_files = request.method == "POST" and bool(request.FILES.getlist("evidence"))

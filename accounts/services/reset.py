@@ -2,7 +2,9 @@
 
 - Nothing says whether an account exists: a reset session is made for any user ID once the
   CAPTCHA is passed, and every page after it is the same for a missing and an existing account.
-  Only the organisation's policy (by email domain) may change the page.
+  Only the organisation's switch (by email domain) may change the page. Where it is off, and for a
+  domain of no organisation, the page is one and the same: it names no organisation and says nothing
+  about its admins, so that it cannot be used to list customers or find those with no admin left.
 - Codes go to the user's alternate email, last 5 minutes and work once; 5 wrong codes block
   reset for 24 hours; more than 10 code emails in 10 minutes are refused; a session lasts 15 minutes.
 - A user with an authenticator must give its code too; admins always need two methods.
@@ -54,18 +56,23 @@ EXPIRED = _("This reset has expired: start again.")
 
 @dataclass(frozen=True)
 class Policy:
-    """What the organisation of an email domain allows. Public: depends on the domain, not the account."""
+    """What the organisation of an email domain allows.
+
+    Only ``self_service`` may change the page. ``tenant`` is for telling its admins, never for the page:
+    showing it would tell anyone who types a user ID which domains are customers and what they are called.
+    """
 
     tenant: Tenant | None
     self_service: bool
-    has_global_admin: bool
 
 
 def reset_policy_for(email: str) -> Policy:
+    """The policy for the email's domain. A domain of no organisation gets the "off" policy, so that its
+    page is the same as that of an organisation that turned self-service off: nobody can tell them apart."""
     tenant = selectors.tenant_for_domain(selectors.email_domain(email))
     if tenant is None:
-        return Policy(None, True, True)
-    return Policy(tenant, tenant.self_service_reset_enabled, selectors.tenant_active_global_admins(tenant).exists())
+        return Policy(None, False)
+    return Policy(tenant, tenant.self_service_reset_enabled)
 
 
 def user_may_self_reset(user: User) -> bool:

@@ -1,12 +1,9 @@
 """Self-service password reset pages (/password-reset/), step by step as the seed page describes."""
 
-from urllib.parse import urlencode
-
 from captcha.models import CaptchaStore
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.views.decorators.http import require_http_methods
@@ -78,13 +75,9 @@ def verify(request):
     policy_ = reset_services.reset_policy_for(session.email)
     if not policy_.self_service:
         reset_services.reset_tell_admins(session=session, policy_=policy_, meta=meta)
-        context = {"tenant": policy_.tenant, "has_global_admin": policy_.has_global_admin}
-        if not policy_.has_global_admin:
-            t = policy_.tenant
-            context["service_request_url"] = reverse("tickets:new", args=["admin_left"]) + "?" + urlencode({
-                "company_legal_name": t.legal_name, "company_domain": t.primary_domain,
-                "company_country": t.country.code, "requester_email": session.email})
-        return render(request, "accounts/reset/policy_off.html", context)
+        # No context on purpose: this page is the same for every organisation and for none, so that it
+        # tells nobody which domains are customers, what they are called or whether they have an admin.
+        return render(request, "accounts/reset/policy_off.html")
     form = CodeForm(request.POST or None)
     if request.method == "GET" and not session.codes_sent:
         reset_services.reset_send_code(session=session, meta=meta)

@@ -15,6 +15,7 @@ import pytest
 from captcha.models import CaptchaStore
 from django.core import mail
 from django.test import Client, RequestFactory
+from django.urls import reverse
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_ratelimit.core import get_usage
@@ -40,6 +41,9 @@ GHOST = "ghost@contoso.example"  # same domain, no account
 GLOBAL_ADMIN = "gabriel@contoso.example"
 USER_ADMIN = "ursula@contoso.example"
 COLLEAGUE = "colin@contoso.example"
+SERVICE_REQUEST = "/requests/new/admin_left/"  # reverse("tickets:new", args=["admin_left"]), checked below
+FABRIKAM = "fabrikam.example"
+NOWHERE = "someone@nowhere.example"  # a domain that belongs to no organisation
 
 CODE_SUBJECT = "Your password reset code"
 
@@ -69,6 +73,17 @@ def admins(tenant):
     return (member(tenant, GLOBAL_ADMIN, Membership.Role.GLOBAL_ADMIN, alternate_email="gabriel@mail.example"),
             member(tenant, USER_ADMIN, Membership.Role.USER_ADMIN),
             member(tenant, COLLEAGUE))
+
+
+@pytest.fixture
+def fabrikam(db):
+    """Self-service off, and no active global admin: theirs has left (deactivated). A user admin remains."""
+    company = factories.TenantFactory(legal_name="Fabrikam Holdings SA", primary_domain=FABRIKAM,
+                                      self_service_reset_enabled=False)
+    member(company, f"former@{FABRIKAM}", Membership.Role.GLOBAL_ADMIN, is_active=False)
+    member(company, f"uma@{FABRIKAM}", Membership.Role.USER_ADMIN)
+    member(company, f"bob@{FABRIKAM}", alternate_email="bob.home@mail.example")
+    return company
 
 
 # --- acting as the person ----------------------------------------------------------------------
@@ -158,6 +173,20 @@ def shape(response, *emails):
     return body
 
 
+def switch_off(tenant_):
+    tenant_.self_service_reset_enabled = False
+    tenant_.save()
+
+
+def without_csrf(response):
+    """The body byte for byte, but for the CSRF token, which is new on every response."""
+    return re.sub(rb'(name="csrfmiddlewaretoken" value=")[^"]*(")', rb"\1CSRF\2", response.content)
+
+
+def hrefs(response):
+    return [html_lib.unescape(h) for h in re.findall(r'href="([^"]*)"', text(response))]
+
+
 def templates(response):
     return [t.name for t in response.templates]
 
@@ -230,14 +259,13 @@ def test_switch_on_a_code_goes_to_the_alternate_email_and_sets_the_new_password(
 
 
 def test_switch_off_the_page_sends_to_the_admin_who_is_told(client, tenant, alice, admins, deliver):
-    tenant.self_service_reset_enabled = False
-    tenant.save()
+    switch_off(tenant)
     page = begin(client, ALICE)
     body = text(page)
     assert templates(page)[0] == "accounts/reset/policy_off.html"
     assert "Your administrator must reset your password" in body
-    assert "Contoso Conseil SARL has not turned on self-service password reset" in body
-    assert 'id="no-global-admin"' not in body, "there is a global admin to ask"
+    assert "An administrator of your organisation can reset your password: ask them." in body
+    assert "Contoso Conseil SARL" not in body
     assert client.get(VERIFY).status_code == 200  # seen twice: the admins hear it once
 
     deliver()
@@ -255,7 +283,7 @@ def test_switch_off_the_page_sends_to_the_admin_who_is_told(client, tenant, alic
     ghost_page = begin(other, GHOST)
     assert ghost_page.status_code == page.status_code
     assert templates(ghost_page) == templates(page)
-    assert shape(ghost_page) == shape(page)
+    assert without_csrf(ghost_page) == without_csrf(page)
     deliver()
     assert mail.outbox == []
 
@@ -266,31 +294,75 @@ def test_switch_off_the_page_sends_to_the_admin_who_is_told(client, tenant, alic
     assert alice.check_password(factories.PASSWORD)
 
 
-def test_switch_off_without_a_global_admin_offers_the_prefilled_service_request(client, tenant, alice, deliver):
-    tenant.self_service_reset_enabled = False
-    tenant.save()
-    member(tenant, USER_ADMIN, Membership.Role.USER_ADMIN)
-    member(tenant, "former@contoso.example", Membership.Role.GLOBAL_ADMIN, is_active=False)  # has left
+def test_the_switch_off_page_is_the_same_for_every_organisation_and_for_none(tenant, alice, admins, fabrikam,
+                                                                            deliver):
+    assert reverse("tickets:new", args=["admin_left"]) == SERVICE_REQUEST
+    switch_off(tenant)
+    # A real account on a domain of no organisation: it must not get a code, nor tell anyone.
+    member(tenant, NOWHERE, alternate_email="someone.home@mail.example")
 
-    page = begin(client, ALICE)
-    body = text(page)
+    pages = {
+        "with a global admin": begin(Client(), ALICE),
+        "without a global admin": begin(Client(), f"bob@{FABRIKAM}"),
+        "no organisation": begin(Client(), NOWHERE),
+    }
+    first = pages["with a global admin"]
+    for case, page in pages.items():
+        assert page.status_code == 200, case
+        assert templates(page)[0] == "accounts/reset/policy_off.html", case
+        assert without_csrf(page) == without_csrf(first), f"{case}: the page differs"
+
+    body = text(first)
     assert "Your administrator must reset your password" in body
-    assert 'id="no-global-admin"' in body
-    assert "Your organisation has no active global administrator" in body
-    button = re.search(r'<a class="btn btn-primary" href="([^"]+)">File a service request', body)
-    link = html_lib.unescape(button.group(1))
-    assert link.startswith("/requests/new/admin_left/?")
+    assert "If your organisation has no administrator who can reset passwords" in body
+    assert SERVICE_REQUEST in hrefs(first), "a plain link to the service-request form, nothing added to it"
+    assert not [h for h in hrefs(first) if "?" in h or "company" in h], hrefs(first)
+    for secret in ("Contoso Conseil SARL", "Fabrikam Holdings SA", "contoso", "fabrikam", "nowhere",
+                   "no active global admin", "no global admin", "has not turned on"):
+        assert secret.lower() not in body.lower(), secret
 
-    form = client.get(link)
+    # The form the link leads to knows nothing of the company either.
+    form = Client().get(SERVICE_REQUEST)
     assert form.status_code == 200
-    form_html = text(form)
-    assert re.search(r'name="company_legal_name" value="Contoso Conseil SARL"', form_html)
-    assert re.search(r'name="company_domain" value="contoso.example"', form_html)
-    assert form.context["form"].initial["requester_email"] == ALICE
+    assert not [v for v in form.context["form"].initial.values() if v]
+    assert "Fabrikam" not in text(form) and "Contoso" not in text(form)
 
     deliver()
+    assert [m.subject for m in emails_to(GLOBAL_ADMIN)] == [f"{ALICE} asked to reset their password"]
     assert [m.subject for m in emails_to(USER_ADMIN)] == [f"{ALICE} asked to reset their password"]
-    assert not emails_to("former@contoso.example"), "a deactivated admin is not told"
+    assert [m.subject for m in emails_to(f"uma@{FABRIKAM}")] == [f"bob@{FABRIKAM} asked to reset their password"]
+    assert not emails_to(f"former@{FABRIKAM}"), "a deactivated admin is not told"
+    told = {address for m in mail.outbox for address in m.to}
+    assert told == {GLOBAL_ADMIN, USER_ADMIN, f"uma@{FABRIKAM}"}, "no code, and nobody told for the unknown domain"
+
+
+def test_a_domain_of_no_organisation_tells_nobody(client, tenant, deliver):
+    someone = member(tenant, NOWHERE, alternate_email="someone.home@mail.example")
+    page = begin(client, NOWHERE)
+    assert templates(page)[0] == "accounts/reset/policy_off.html"
+    assert resend(client).status_code == 200
+    deliver()
+    assert mail.outbox == [], "no code and no admin email: the domain has no organisation whose policy applies"
+    assert not AuditEvent.objects.filter(action="password.reset_requested", target_id=str(someone.pk)).exists()
+
+
+def test_the_switch_off_page_in_french_is_the_same_for_everyone(tenant, alice, admins, fabrikam):
+    switch_off(tenant)
+    pages = []
+    for email in (ALICE, f"bob@{FABRIKAM}", NOWHERE):
+        browser = Client(HTTP_ACCEPT_LANGUAGE="fr")
+        assert browser.post(START, {"account_type": "work"})["Location"] == USER_ID
+        assert submit_user_id(browser, email)["Location"] == VERIFY
+        pages.append(browser.get(VERIFY))
+    assert without_csrf(pages[0]) == without_csrf(pages[1]) == without_csrf(pages[2])
+    body = text(pages[0])
+    assert '<html lang="fr">' in body
+    assert "Votre administrateur doit réinitialiser votre mot de passe" in body
+    assert "Un administrateur de votre organisation peut réinitialiser votre mot de passe" in body
+    assert "Aucun administrateur pour le réinitialiser" in body
+    assert "déposez une demande de service" in body
+    assert "Déposer une demande de service" in body and SERVICE_REQUEST in hrefs(pages[0])
+    assert "Contoso" not in body and "Fabrikam" not in body
 
 
 # --- the CAPTCHA -------------------------------------------------------------------------------
