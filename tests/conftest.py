@@ -92,3 +92,30 @@ def private_broker():
     yield broker
     broker.stop()
     use_broker(original)
+
+
+@pytest.fixture
+def dns_server(settings):
+    """A DNS server of this test's own on 127.0.0.1 (tests/dns_server.py), the portal's resolver for the test.
+
+    Publish with ``dns_server.publish(name, *values)``; a name never published answers NXDOMAIN.
+    """
+    from .dns_server import TestDNSServer
+
+    server = TestDNSServer().start()
+    settings.DNS_RESOLVER = server.address
+    settings.DNS_TIMEOUT = 0.5
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def dns_black_hole(settings):
+    """A resolver address on 127.0.0.1 that never answers: every lookup times out (after 0.5 s)."""
+    from .dns_server import BlackHole
+
+    hole = BlackHole()
+    settings.DNS_RESOLVER = hole.address
+    settings.DNS_TIMEOUT = 0.5
+    yield hole
+    hole.close()
