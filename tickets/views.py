@@ -103,8 +103,11 @@ def request_track(request, reference):
                 if is_ratelimited(request, group="tickets.dns", key="ip", rate="20/h", method="POST", increment=True):
                     return render(request, "tickets/rate_limited.html", status=429)
                 lookup = services.service_request_check_domain(service_request=sr, meta=meta)
-                if lookup.found(sr.dns_challenge):
+                if CheckKind.DOMAIN_DNS in selectors.passed_kinds(sr):
                     messages.success(request, _("We found your DNS record."))
+                elif lookup.found(sr.dns_challenge):  # e.g. the domain is not the one on the company's record
+                    messages.warning(request, _("We found the value, but it cannot count as proof for this "
+                                                "request. Support will look into it."))
                 else:
                     messages.warning(request, _("We did not find the value yet. DNS changes can take a while "
                                                 "to appear; we also look again every few minutes."))

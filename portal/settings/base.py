@@ -213,7 +213,7 @@ ELEVATION_PROOF_COMBINATIONS = [
     ["callback_on_record", "identity_evidence", "company_details"],
 ]
 # Domain proof: TXT record at <prefix>.<domain>, looked up with this resolver ("" = the system's;
-# "host" or "host:port").
+# an IP address, "IP:port" or "[IPv6]:port"; not a host name).
 DOMAIN_PROOF_PREFIX = "_escalation-portal"
 DNS_RESOLVER = env.str("DNS_RESOLVER", default="")
 DNS_TIMEOUT = env.float("DNS_TIMEOUT_SECONDS", default=3.0)

@@ -38,9 +38,9 @@ def service_request_assign(*, service_request: ServiceRequest, actor: Actor, ass
 def service_request_match_tenant(*, service_request: ServiceRequest, tenant, actor: Actor) -> ServiceRequest:
     """Confirm which tenant the request is about. Writes ``tenant.matched``.
 
-    Checks made against another tenant's record are voided. A tenant whose people were not yet told
-    of the request (a different tenant from the one holding the filed domain) is warned now, with
-    objection links, as at confirmation.
+    Checks made against another tenant's record (before matching: the one holding the filed domain, as
+    the DNS proof is) are voided. A tenant whose people were not yet told of the request (a different
+    tenant from the one holding the filed domain) is warned now, with objection links, as at confirmation.
     """
     role = staff_role_of(actor)
     sr = lock(service_request)
@@ -48,11 +48,12 @@ def service_request_match_tenant(*, service_request: ServiceRequest, tenant, act
     if sr.status in (Status.ELEVATION_PROPOSED, Status.COOLING_OFF, Status.DISPUTED):
         raise DomainError(_("The tenant cannot change while an elevation is proposed, approved or disputed."))
     before = sr.tenant_id
+    made_against = selectors.suggested_tenant(sr)
     sr.tenant = tenant
     sr.save(update_fields=["tenant"])
     audit_event_record(actor=actor, action="tenant.matched", target=sr, tenant=tenant,
                        before={"tenant": before}, after={"tenant": tenant.pk, "partner_id": tenant.partner_id})
-    if before is not None and before != tenant.pk:
+    if made_against is not None and made_against.pk != tenant.pk:
         checks_void(service_request=sr, kinds=DEPENDS_ON_TENANT, actor=actor,
                     reason="Tenant changed: to be made again against the new record.")
     if sr.status in IN_QUEUE and tenant.pk not in alerts.tenants_already_warned(sr):
