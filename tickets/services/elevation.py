@@ -1,6 +1,7 @@
 """Elevation: an agent proposes who becomes global admin, a different supervisor approves, and the
 change takes effect only after a waiting period in which the people told of it may object."""
 
+import logging
 from datetime import timedelta
 
 from django.db import transaction
@@ -21,6 +22,8 @@ from ..workflow import SUPERVISOR, SYSTEM, DomainError, lock, transition
 from .checks import checks_void
 from .common import ensure_open, ensure_reason, staff_role_of, supervisor_of
 from .objections import objection_raise_by_system
+
+logger = logging.getLogger(__name__)
 
 
 def _eligible(sr: ServiceRequest, email: str):
@@ -192,9 +195,16 @@ def elevation_complete(*, service_request_id: int) -> ServiceRequest | None:
 
 
 def elevations_complete_due() -> int:
-    """Beat: complete every elevation whose waiting period has passed. Idempotent."""
+    """Beat: complete every elevation whose waiting period has passed. Idempotent; one request that fails
+    (logged) does not keep the others waiting, and is tried again at the next tick."""
     due = ServiceRequest.objects.filter(status=Status.COOLING_OFF, elevation__effective_at__lte=now())
-    return sum(1 for pk in due.values_list("pk", flat=True) if elevation_complete(service_request_id=pk))
+    done = 0
+    for pk in due.order_by("elevation__effective_at").values_list("pk", flat=True):
+        try:
+            done += elevation_complete(service_request_id=pk) is not None
+        except Exception:  # noqa: BLE001  (the boundary of one request's unit of work; its transaction rolled back)
+            logger.exception("the elevation of service request %s could not complete; next tick tries again", pk)
+    return done
 
 
 @transaction.atomic
