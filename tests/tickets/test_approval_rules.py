@@ -281,3 +281,36 @@ def test_a_supervisor_shortens_the_wait_with_a_reason_never_below_the_minimum(db
     with travel(timedelta(minutes=61)):
         services.elevations_complete_due()
     assert ServiceRequest.objects.get(pk=sr.pk).status == Status.ELEVATED
+
+
+# --- The request page in every status ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", Status.values)
+def test_the_request_page_renders_in_every_status(db, agent, status):
+    from django.utils import timezone
+
+    from tickets.models import Objection
+
+    supervisor = factories.supervisor()
+    sr = verified_request()
+    ServiceRequest.objects.filter(pk=sr.pk).update(status=status)
+    if status in (Status.ELEVATION_PROPOSED, Status.COOLING_OFF, Status.DISPUTED, Status.ELEVATED):
+        moment = timezone.now()
+        approval = {} if status == Status.ELEVATION_PROPOSED else {
+            "approved_by": supervisor, "approved_at": moment, "waiting_started_at": moment,
+            "effective_at": moment + timedelta(hours=72)}
+        if status == Status.ELEVATED:
+            approval["completed_at"] = moment + timedelta(hours=72)
+        Elevation.objects.create(service_request=sr, email=sr.elevate_email, proposed_by=agent, **approval)
+    if status == Status.DISPUTED:
+        Objection.objects.create(service_request=sr, raised_by="alice@example.org", message="Not me.")
+
+    page = staff_client(Client(), factories.supervisor()).get(ADMIN_URL.format(sr.pk))
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="global-admins"' in html and 'id="proof"' in html
+    assert ('id="effective-at"' in html) == (status in (Status.COOLING_OFF, Status.DISPUTED))
+    assert ('value="resolve_objection"' in html) == (status == Status.DISPUTED)
+    assert ('value="shorten_waiting"' in html) == (status == Status.COOLING_OFF)
