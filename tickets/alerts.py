@@ -30,8 +30,7 @@ def _facts(sr: ServiceRequest) -> dict:
         "former_admin": sr.former_admin_email or "—",
         "elevate_email": sr.elevate_email,
         "elevate_name": sr.elevate_name,
-        "filed_at": sr.created_at.isoformat(),
-        "waiting_hours": round(settings.ELEVATION_WAITING_PERIOD.total_seconds() / 3600, 2),
+        "filed_at": when(sr.created_at),
     }
 
 
