@@ -315,5 +315,5 @@ def test_the_request_page_renders_in_every_status(db, agent, status):
     assert ('value="resolve_objection"' in html) == (status == Status.DISPUTED)
     assert ('value="shorten_waiting"' in html) == (status == Status.COOLING_OFF)
     closed = (Status.ELEVATED, Status.REJECTED, Status.CANCELLED, Status.EXPIRED)
-    assert ('value="reject"' in html) == (status not in closed and status != Status.DISPUTED), \
+    assert ('name="action" value="reject"' in html) == (status not in closed and status != Status.DISPUTED), \
         "a disputed request is rejected only by resolving its objection"
