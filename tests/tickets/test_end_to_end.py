@@ -89,7 +89,9 @@ def test_request_from_form_to_new_global_admin(client, db, deliver):
     tracking = client.get(tracking_url).content.decode()
     assert 'id="effective-at"' in tracking
     deliver()
-    assert "unless you object" in emails_to("marc@fabrikam.example")[-1].subject
+    again = emails_to("marc@fabrikam.example")[-1]
+    assert "sauf opposition" in again.subject, "in the former admin's language"
+    assert "/requests/object/" in again.body
     assert complete(sr).status == "elevated", "nobody objected: beat completes it once the period has passed"
 
     # 6. Everyone concerned hears of it; the new admin sets a password once and signs in.
