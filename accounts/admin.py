@@ -7,8 +7,16 @@ from audit.services import Actor, RequestMeta
 from .models import Membership, Tenant, TenantDomain, User
 from .services.support import tenant_changed_by_support, user_changed_by_support, user_password_set_by_support
 
-TENANT_FIELDS = ("legal_name", "partner_id", "primary_domain", "country", "postal_address", "phone_on_record",
-                 "self_service_reset_enabled", "self_service_reset_scope")
+TENANT_FIELDS = (
+    "legal_name",
+    "partner_id",
+    "primary_domain",
+    "country",
+    "postal_address",
+    "phone_on_record",
+    "self_service_reset_enabled",
+    "self_service_reset_scope",
+)
 USER_ACCESS_FIELDS = ("is_active", "is_staff", "is_superuser")
 
 
@@ -27,8 +35,7 @@ def _tenant_state(tenant):
 def _user_state(user):
     if user.pk is None:
         return {}
-    return {**{f: getattr(user, f) for f in USER_ACCESS_FIELDS},
-            "groups": sorted(user.groups.values_list("name", flat=True))}
+    return {**{f: getattr(user, f) for f in USER_ACCESS_FIELDS}, "groups": sorted(user.groups.values_list("name", flat=True))}
 
 
 class MembershipInline(admin.TabularInline):
@@ -71,14 +78,17 @@ class AuditedByServiceAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        self.audit_service(actor=_actor(request), obj=form.instance,
-                                 before=getattr(request, "_audit_before", {}), after=self.audit_state(form.instance))
+        self.audit_service(
+            actor=_actor(request),
+            obj=form.instance,
+            before=getattr(request, "_audit_before", {}),
+            after=self.audit_state(form.instance),
+        )
 
 
 @admin.register(Tenant)
 class TenantAdmin(AuditedByServiceAdmin):
-    list_display = ("legal_name", "partner_id", "primary_domain", "country", "phone_on_record",
-                    "self_service_reset_enabled")
+    list_display = ("legal_name", "partner_id", "primary_domain", "country", "phone_on_record", "self_service_reset_enabled")
     list_filter = ("country", "self_service_reset_enabled")
     search_fields = ("legal_name", "partner_id", "primary_domain", "other_domains__domain")
     inlines = [TenantDomainInline, MembershipInline]

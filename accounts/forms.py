@@ -5,13 +5,15 @@ from django.utils.translation import gettext_lazy as _
 
 class SignInForm(forms.Form):
     email = forms.EmailField(label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}))
-    password = forms.CharField(label=_("Password"), strip=False,
-                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    password = forms.CharField(
+        label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
 
 
 class TokenForm(forms.Form):
     token = forms.CharField(
-        label=_("Code"), max_length=32,
+        label=_("Code"),
+        max_length=32,
         help_text=_("The 6-digit code from your authenticator app, or one of your backup codes."),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}),
     )
@@ -20,8 +22,9 @@ class TokenForm(forms.Form):
 class ReauthForm(forms.Form):
     """Every security change asks for the password and, if the user has one, a second-factor code."""
 
-    current_password = forms.CharField(label=_("Your current password"), strip=False,
-                                       widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    current_password = forms.CharField(
+        label=_("Your current password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
     token = forms.CharField(label=_("Code from your authenticator app or a backup code"), max_length=32, required=False)
 
     def __init__(self, *args, user, **kwargs):
@@ -51,8 +54,9 @@ class ReauthForm(forms.Form):
 
 
 class ChangePasswordForm(ReauthForm):
-    new_password = forms.CharField(label=_("New password"), strip=False,
-                                   widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    new_password = forms.CharField(
+        label=_("New password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
 
     def clean_new_password(self):
         from django.contrib.auth import password_validation
@@ -63,8 +67,9 @@ class ChangePasswordForm(ReauthForm):
 
 
 class RecoveryForm(ReauthForm):
-    alternate_email = forms.EmailField(label=_("Alternate email"), required=False,
-                                       help_text=_("Not your work address: we send reset codes here."))
+    alternate_email = forms.EmailField(
+        label=_("Alternate email"), required=False, help_text=_("Not your work address: we send reset codes here.")
+    )
     alternate_phone = forms.CharField(label=_("Alternate phone"), required=False, max_length=40)
 
     field_order = ["alternate_email", "alternate_phone", "current_password", "token"]
@@ -89,6 +94,7 @@ class InitialPasswordForm(SetPasswordForm):
         from .services import user_set_initial_password
 
         return user_set_initial_password(
-            user=self.user, password=self.cleaned_data["new_password1"],
+            user=self.user,
+            password=self.cleaned_data["new_password1"],
             actor=Actor(kind="user", user=self.user, meta=self.meta),
         )

@@ -46,7 +46,11 @@ class PasswordChangeRequiredMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        if (user is not None and user.is_authenticated and user.must_change_password
-                and not request.path.startswith(self.ALLOWED_PREFIXES)):
+        if (
+            user is not None
+            and user.is_authenticated
+            and user.must_change_password
+            and not request.path.startswith(self.ALLOWED_PREFIXES)
+        ):
             return redirect("accounts:security")
         return self.get_response(request)

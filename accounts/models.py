@@ -37,9 +37,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(_("email address"), unique=True)
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
-    preferred_language = models.CharField(
-        _("preferred language"), max_length=8, choices=Language.choices, default=Language.EN
-    )
+    preferred_language = models.CharField(_("preferred language"), max_length=8, choices=Language.choices, default=Language.EN)
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff status"), default=False)
     date_joined = models.DateTimeField(_("date joined"), default=now)
@@ -51,7 +49,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
     must_change_password = models.BooleanField(_("must change password at next sign-in"), default=False)
     frozen_at = models.DateTimeField(
-        _("frozen"), null=True, blank=True,
+        _("frozen"),
+        null=True,
+        blank=True,
         help_text=_("Set when the owner reports a change they did not make; an admin must unfreeze."),
     )
 
@@ -87,9 +87,11 @@ class Tenant(models.Model):
     country = CountryField(_("country"))
     postal_address = models.TextField(_("postal address"))
     phone_on_record = models.CharField(
-        _("phone number on record"), max_length=40,
+        _("phone number on record"),
+        max_length=40,
         help_text=_("Agents call back this number, never one typed in a request."),
     )
+
     class ResetScope(models.TextChoices):
         ALL = "all", _("All users")
         SELECTED = "selected", _("Selected users only")
@@ -139,7 +141,8 @@ class Membership(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.MEMBER)
     self_service_reset_allowed = models.BooleanField(
-        _("may use self-service reset"), default=False,
+        _("may use self-service reset"),
+        default=False,
         help_text=_("Used when the tenant allows self-service reset for selected users only."),
     )
     created_at = models.DateTimeField(_("created"), default=now)

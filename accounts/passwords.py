@@ -28,15 +28,19 @@ class NistLengthValidator:
                     "This password is too short: use at least %(min)d characters. A few unrelated words work well.",
                     minimum,
                 ),
-                code="password_too_short", params={"min": minimum},
+                code="password_too_short",
+                params={"min": minimum},
             )
         if len(password) > MAX_LENGTH:
-            raise ValidationError(_("This password is longer than %(max)d characters."),
-                                  code="password_too_long", params={"max": MAX_LENGTH})
+            raise ValidationError(
+                _("This password is longer than %(max)d characters."), code="password_too_long", params={"max": MAX_LENGTH}
+            )
 
     def get_help_text(self):
-        return _("Use at least 15 characters (12 if you sign in with a second factor). Spaces and any "
-                 "characters are allowed; there are no other rules, but common or leaked passwords are refused.")
+        return _(
+            "Use at least 15 characters (12 if you sign in with a second factor). Spaces and any "
+            "characters are allowed; there are no other rules, but common or leaked passwords are refused."
+        )
 
 
 class RepeatedPatternValidator:

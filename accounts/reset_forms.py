@@ -19,7 +19,8 @@ def audio_captcha_field(label):
 
 class AccountTypeForm(forms.Form):
     account_type = forms.ChoiceField(
-        label=_("Which type of account?"), widget=forms.RadioSelect,
+        label=_("Which type of account?"),
+        widget=forms.RadioSelect,
         choices=[("work", _("Work or school account")), ("personal", _("Personal account"))],
     )
 
@@ -30,20 +31,27 @@ class UserIdForm(forms.Form):
 
 
 class CodeForm(forms.Form):
-    code = forms.CharField(label=_("Code from your alternate email"), max_length=12,
-                           widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))
+    code = forms.CharField(
+        label=_("Code from your alternate email"),
+        max_length=12,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
     token = forms.CharField(
-        label=_("Code from your authenticator app"), max_length=12, required=False,
+        label=_("Code from your authenticator app"),
+        max_length=12,
+        required=False,
         help_text=_("Needed if you set up an authenticator app, and always for administrators."),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
 
 
 class NewPasswordForm(forms.Form):
-    new_password1 = forms.CharField(label=_("New password"), strip=False,
-                                    widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    new_password2 = forms.CharField(label=_("Confirm new password"), strip=False,
-                                    widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    new_password1 = forms.CharField(
+        label=_("New password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    new_password2 = forms.CharField(
+        label=_("Confirm new password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

@@ -18,11 +18,7 @@ def domain_covers(domain: str, email: str) -> bool:
 
 def tenant_for_domain(domain: str) -> Tenant | None:
     domain = domain.strip().lower()
-    return (
-        Tenant.objects.filter(Q(primary_domain__iexact=domain) | Q(other_domains__domain__iexact=domain))
-        .distinct()
-        .first()
-    )
+    return Tenant.objects.filter(Q(primary_domain__iexact=domain) | Q(other_domains__domain__iexact=domain)).distinct().first()
 
 
 def tenant_owns_email(tenant: Tenant, email: str) -> bool:
@@ -36,9 +32,7 @@ def user_by_email(email: str) -> User | None:
 
 def tenant_admins(tenant: Tenant, *, roles=(Membership.Role.GLOBAL_ADMIN, Membership.Role.USER_ADMIN)):
     """Active users holding one of ``roles`` in ``tenant``."""
-    return User.objects.filter(
-        memberships__tenant=tenant, memberships__role__in=roles, is_active=True
-    ).distinct()
+    return User.objects.filter(memberships__tenant=tenant, memberships__role__in=roles, is_active=True).distinct()
 
 
 def tenant_active_global_admins(tenant: Tenant):
@@ -47,15 +41,14 @@ def tenant_active_global_admins(tenant: Tenant):
 
 def is_global_admin_on_record(tenant: Tenant, email: str) -> bool:
     """Whether ``email`` holds (or held, if deactivated) the global admin role in ``tenant``."""
-    return Membership.objects.filter(
-        tenant=tenant, role=Membership.Role.GLOBAL_ADMIN, user__email__iexact=email.strip()
-    ).exists()
+    return Membership.objects.filter(tenant=tenant, role=Membership.Role.GLOBAL_ADMIN, user__email__iexact=email.strip()).exists()
 
 
 def recent_signins(user: User, limit: int = 10):
     from audit.models import AuditEvent
 
     return AuditEvent.objects.filter(
-        target_type=user._meta.label_lower, target_id=str(user.pk),
+        target_type=user._meta.label_lower,
+        target_id=str(user.pk),
         action__in=["signin.succeeded", "signin.failed", "account.locked"],
     ).order_by("-created_at")[:limit]

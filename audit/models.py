@@ -8,8 +8,12 @@ class AuditEvent(models.Model):
 
     created_at = models.DateTimeField(_("when"), db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     # Who acted when there is no user account: "requester <email>", "system".
     actor_label = models.CharField(_("actor"), max_length=254, blank=True)
@@ -17,8 +21,12 @@ class AuditEvent(models.Model):
     target_type = models.CharField(_("target type"), max_length=64)
     target_id = models.CharField(_("target id"), max_length=64)
     tenant = models.ForeignKey(
-        "accounts.Tenant", verbose_name=_("tenant"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="audit_events",
+        "accounts.Tenant",
+        verbose_name=_("tenant"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_events",
     )
     before = models.JSONField(_("before"), default=dict, blank=True)
     after = models.JSONField(_("after"), default=dict, blank=True)

@@ -47,9 +47,7 @@ class Actor:
         return self.label or self.kind
 
 
-def audit_event_record(
-    *, actor: Actor, action: str, target: models.Model, tenant=None, before=None, after=None
-) -> AuditEvent:
+def audit_event_record(*, actor: Actor, action: str, target: models.Model, tenant=None, before=None, after=None) -> AuditEvent:
     """Append one audit event for ``target``. Must be called inside the change's transaction."""
     meta = actor.meta or RequestMeta()
     return AuditEvent.objects.create(

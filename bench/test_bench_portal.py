@@ -27,15 +27,18 @@ def test_time_from_filing_to_email_with_a_real_worker(transactional_db, client):
             while not mail.outbox and time.perf_counter() - start < 30:
                 time.sleep(0.005)
             samples.append(time.perf_counter() - start)
-    print(f"\nfiling → confirmation email delivered: median {statistics.median(samples)*1000:.0f} ms, "
-          f"max {max(samples)*1000:.0f} ms over {len(samples)} requests")
+    print(
+        f"\nfiling → confirmation email delivered: median {statistics.median(samples) * 1000:.0f} ms, "
+        f"max {max(samples) * 1000:.0f} ms over {len(samples)} requests"
+    )
 
 
 def test_queue_page_with_500_requests(agent_client):
     tenant = factories.TenantFactory()
     for i in range(500):
-        factories.ServiceRequestFactory(tenant_on_record=tenant, tenant=tenant, status="new",
-                                        sla_due_at=now() + timedelta(hours=i % 48 - 24))
+        factories.ServiceRequestFactory(
+            tenant_on_record=tenant, tenant=tenant, status="new", sla_due_at=now() + timedelta(hours=i % 48 - 24)
+        )
     agent_client.get("/admin/tickets/servicerequest/")
     timings = []
     for _ in range(5):
@@ -43,5 +46,4 @@ def test_queue_page_with_500_requests(agent_client):
             start = time.perf_counter()
             assert agent_client.get("/admin/tickets/servicerequest/").status_code == 200
             timings.append(time.perf_counter() - start)
-    print(f"\nqueue page, 500 requests (50 a page): median {statistics.median(timings)*1000:.0f} ms, "
-          f"{len(queries)} queries")
+    print(f"\nqueue page, 500 requests (50 a page): median {statistics.median(timings) * 1000:.0f} ms, {len(queries)} queries")

@@ -17,9 +17,7 @@ from .models import OutboxMessage
 logger = logging.getLogger(__name__)
 
 
-def outbox_enqueue(
-    *, template: str, to_email: str, language: str = "en", context=None, secrets=None, target=None
-) -> OutboxMessage:
+def outbox_enqueue(*, template: str, to_email: str, language: str = "en", context=None, secrets=None, target=None) -> OutboxMessage:
     """Write one pending email in the caller's transaction and enqueue its delivery on commit.
 
     If the broker is down at commit time the row stays pending and the periodic
@@ -58,9 +56,7 @@ def render_message(message: OutboxMessage) -> tuple[str, str, str]:
     with translation.override(message.language):
         subject = " ".join(render_to_string(f"{base}.subject.txt", context, using="text").split())
         text = render_to_string(f"{base}.txt", context, using="text").strip() + "\n"
-        html = render_to_string(
-            "notifications/email/base.html", {**context, "subject": subject, "body_text": text}
-        )
+        html = render_to_string("notifications/email/base.html", {**context, "subject": subject, "body_text": text})
     return subject, text, html
 
 
@@ -112,9 +108,14 @@ def outbox_resend_pending() -> int:
     attempts over about a day instead of minutes.
     """
     moment = now()
-    candidates = OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING).filter(
-        Q(last_attempt_at__isnull=True, created_at__lte=moment - settings.OUTBOX_RESEND_AFTER)
-        | Q(last_attempt_at__isnull=False, last_attempt_at__lte=moment - settings.OUTBOX_RESEND_AFTER)
-    ).order_by("created_at").values_list("pk", "attempts", "last_attempt_at")[:5000]
+    candidates = (
+        OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING)
+        .filter(
+            Q(last_attempt_at__isnull=True, created_at__lte=moment - settings.OUTBOX_RESEND_AFTER)
+            | Q(last_attempt_at__isnull=False, last_attempt_at__lte=moment - settings.OUTBOX_RESEND_AFTER)
+        )
+        .order_by("created_at")
+        .values_list("pk", "attempts", "last_attempt_at")[:5000]
+    )
     due = [pk for pk, attempts, last in candidates if last is None or last <= moment - resend_backoff(attempts)]
     return sum(1 for pk in due[:500] if outbox_dispatch(message_id=pk))

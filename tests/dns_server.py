@@ -133,16 +133,14 @@ class TestDNSServer:
             udp = DNSServer(self.resolver, address="127.0.0.1", port=0, logger=_QuietLogger(), handler=_Handler)
             port = udp.server.server_address[1]
             try:
-                tcp = DNSServer(self.resolver, address="127.0.0.1", port=port, tcp=True, logger=_QuietLogger(),
-                                handler=_Handler)
+                tcp = DNSServer(self.resolver, address="127.0.0.1", port=port, tcp=True, logger=_QuietLogger(), handler=_Handler)
             except OSError:  # the port is free over UDP but taken over TCP: try another
                 udp.server.server_close()
                 continue
             self.port, self._servers = port, [udp, tcp]
             for server in self._servers:
                 # A short poll interval: stopping waits for the loop to notice (0.5 s by default).
-                threading.Thread(target=server.server.serve_forever, kwargs={"poll_interval": 0.02},
-                                 daemon=True).start()
+                threading.Thread(target=server.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
             return self
         raise RuntimeError("no free port for the test DNS server")
 
@@ -166,4 +164,3 @@ class BlackHole:
 
     def close(self) -> None:
         self.sock.close()
-

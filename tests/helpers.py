@@ -59,5 +59,3 @@ def submit(client, tenant=None, files=None, category="admin_left", **overrides):
     else:
         data["evidence"] = [pdf()]
     return client.post(url, data)
-
-

@@ -33,8 +33,9 @@ def test_healthz_names_the_broker_when_it_is_down(client, db):
 def _run_settings(module, env_extra):
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DJANGO_SETTINGS_MODULE")}
     env.update({"DJANGO_SETTINGS_MODULE": module, "VAR_DIR": str(ROOT / "var"), **env_extra})
-    return subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_production_refuses_to_start_without_secret_key():
@@ -45,8 +46,12 @@ def test_production_refuses_to_start_without_secret_key():
 
 @pytest.mark.parametrize("missing", ["CELERY_BROKER_URL", "EMAIL_URL"])
 def test_production_refuses_to_fall_back_to_the_demo_broker_or_mail_files(missing):
-    env = {"SECRET_KEY": "x" * 60, "DATABASE_URL": "postgres://x@127.0.0.1/x", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
-           "EMAIL_URL": "smtp://127.0.0.1:25"}
+    env = {
+        "SECRET_KEY": "x" * 60,
+        "DATABASE_URL": "postgres://x@127.0.0.1/x",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+        "EMAIL_URL": "smtp://127.0.0.1:25",
+    }
     del env[missing]
     result = _run_settings("portal.settings.production", env)
     assert result.returncode != 0
@@ -65,12 +70,25 @@ def test_the_dotenv_file_can_choose_the_settings_module(tmp_path):
 
 def test_production_settings_pass_the_deploy_check():
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    env.update({"DJANGO_SETTINGS_MODULE": "portal.settings.production", "SECRET_KEY": "x" * 60 + "-Yz9!",
-                "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/portal", "ALLOWED_HOSTS": "portal.example.com",
-                "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
-                "EMAIL_URL": "smtp://127.0.0.1:2525", "SITE_URL": "https://portal.example.com"})
-    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "portal.settings.production",
+            "SECRET_KEY": "x" * 60 + "-Yz9!",
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/portal",
+            "ALLOWED_HOSTS": "portal.example.com",
+            "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+            "EMAIL_URL": "smtp://127.0.0.1:2525",
+            "SITE_URL": "https://portal.example.com",
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -78,8 +96,9 @@ def test_smtp_email_url_is_understood():
     code = "from django.conf import settings as s; print(s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT)"
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     env.update({"DJANGO_SETTINGS_MODULE": "portal.settings.local", "EMAIL_URL": "smtp://mail.internal:2525"})
-    result = subprocess.run([sys.executable, "-c", "import django; django.setup();" + code], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup();" + code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert "smtp.EmailBackend mail.internal 2525" in result.stdout, result.stderr
 
 
@@ -87,16 +106,18 @@ def test_french_translations_compile():
     po = ROOT / "locale" / "fr" / "LC_MESSAGES" / "django.po"
     result = subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(po)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    untranslated = subprocess.run(["msgattrib", "--untranslated", "--no-obsolete", str(po)],
-                                  capture_output=True, text=True).stdout
+    untranslated = subprocess.run(["msgattrib", "--untranslated", "--no-obsolete", str(po)], capture_output=True, text=True).stdout
     assert untranslated.count("msgid ") <= 1, "every string has a French translation:\n" + untranslated[:2000]
 
 
-@pytest.mark.parametrize("path, french", [
-    ("/requests/new/", "Nouvelle demande"),
-    ("/requests/new/admin_left/", "Votre entreprise"),
-    ("/requests/access/", "Suivre une demande"),
-])
+@pytest.mark.parametrize(
+    "path, french",
+    [
+        ("/requests/new/", "Nouvelle demande"),
+        ("/requests/new/admin_left/", "Votre entreprise"),
+        ("/requests/access/", "Suivre une demande"),
+    ],
+)
 def test_french_pages_render_in_french(client, db, path, french):
     response = client.get(path, HTTP_ACCEPT_LANGUAGE="fr")
     assert response.status_code == 200

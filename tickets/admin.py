@@ -58,11 +58,26 @@ def _actor(request) -> Actor:
 
 @admin.register(ServiceRequest)
 class ServiceRequestAdmin(admin.ModelAdmin):
-    list_display = ("reference", "status_badge", "company_legal_name", "company_domain", "company_country",
-                    "age", "sla_due", "assignee")
+    list_display = (
+        "reference",
+        "status_badge",
+        "company_legal_name",
+        "company_domain",
+        "company_country",
+        "age",
+        "sla_due",
+        "assignee",
+    )
     list_filter = ("status", OverdueFilter, AssigneeFilter, "category", "company_country")
-    search_fields = ("reference", "requester_email", "elevate_email", "company_legal_name", "company_domain",
-                     "tenant__legal_name", "tenant__partner_id")
+    search_fields = (
+        "reference",
+        "requester_email",
+        "elevate_email",
+        "company_legal_name",
+        "company_domain",
+        "tenant__legal_name",
+        "tenant__partner_id",
+    )
     list_select_related = ("assignee", "tenant")
     list_per_page = 50
     ordering = ("sla_due_at", "-created_at")
@@ -87,8 +102,12 @@ class ServiceRequestAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         # Only confirmed requests are in the queue, unless the agent filters on a status explicitly.
-        if request.resolver_match and request.resolver_match.url_name.endswith("changelist") \
-                and "status__exact" not in request.GET and "q" not in request.GET:
+        if (
+            request.resolver_match
+            and request.resolver_match.url_name.endswith("changelist")
+            and "status__exact" not in request.GET
+            and "q" not in request.GET
+        ):
             queryset = queryset.exclude(status__in=[Status.AWAITING_EMAIL_CONFIRMATION, Status.EXPIRED])
         return queryset
 
@@ -100,8 +119,11 @@ class ServiceRequestAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("<int:pk>/evidence/<int:evidence_id>/", self.admin_site.admin_view(self.evidence_view),
-                 name="tickets_servicerequest_evidence"),
+            path(
+                "<int:pk>/evidence/<int:evidence_id>/",
+                self.admin_site.admin_view(self.evidence_view),
+                name="tickets_servicerequest_evidence",
+            ),
             *super().get_urls(),
         ]
 
@@ -110,8 +132,9 @@ class ServiceRequestAdmin(admin.ModelAdmin):
             raise PermissionDenied
         evidence = get_object_or_404(Evidence, pk=evidence_id, service_request_id=pk)
         services.evidence_open(evidence=evidence, actor=_actor(request))
-        response = FileResponse(evidence.file.open("rb"), content_type=evidence.content_type,
-                                filename=evidence.original_name, as_attachment=False)
+        response = FileResponse(
+            evidence.file.open("rb"), content_type=evidence.content_type, filename=evidence.original_name, as_attachment=False
+        )
         response["X-Content-Type-Options"] = "nosniff"
         response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; object-src 'self'"
         response["Cache-Control"] = "private, no-store"
@@ -141,8 +164,7 @@ class ServiceRequestAdmin(admin.ModelAdmin):
                 else:
                     bound[action] = form
                     messages.error(request, _("Please correct the errors below."))
-        return TemplateResponse(request, "tickets/admin/service_request.html",
-                                self._page_context(request, sr, bound))
+        return TemplateResponse(request, "tickets/admin/service_request.html", self._page_context(request, sr, bound))
 
     def _form(self, action, sr, data=None, initial=None):
         form_class = ACTION_FORMS.get(action)
@@ -153,16 +175,20 @@ class ServiceRequestAdmin(admin.ModelAdmin):
 
     def _page_context(self, request, sr, bound):
         role = selectors.staff_role(request.user)
-        elevation = Elevation.objects.filter(service_request=sr).select_related(
-            "proposed_by", "approved_by", "user", "shortened_by").first()
+        elevation = (
+            Elevation.objects.filter(service_request=sr).select_related("proposed_by", "approved_by", "user", "shortened_by").first()
+        )
         suggested = selectors.suggested_tenant(sr)
         initial = {
             "match_tenant": {"tenant": suggested.pk} if suggested else {},
             "propose_elevation": {"email": sr.elevate_email, "full_name": sr.elevate_name},
             "approve_elevation": {"elevation_id": elevation.pk, "email": elevation.email} if elevation else {},
         }
-        forms = {name: bound.get(name) or self._form(name, sr, initial=initial.get(name, {}))
-                 for name, form_class in ACTION_FORMS.items() if form_class is not None}
+        forms = {
+            name: bound.get(name) or self._form(name, sr, initial=initial.get(name, {}))
+            for name, form_class in ACTION_FORMS.items()
+            if form_class is not None
+        }
         is_supervisor = role == SUPERVISOR
         deciders = {elevation.proposed_by_id, elevation.approved_by_id} if elevation else set()
         blockers = list(selectors.blocking_admins(suggested))
@@ -191,7 +217,9 @@ class ServiceRequestAdmin(admin.ModelAdmin):
             "elevation": elevation,
             "targets": allowed_targets(sr.status, role) if role else [],
             "is_open": sr.status in OPEN,
-            "can_assign": bool(role) and sr.status in OPEN and sr.assignee_id != request.user.pk
+            "can_assign": bool(role)
+            and sr.status in OPEN
+            and sr.assignee_id != request.user.pk
             and sr.status != Status.AWAITING_EMAIL_CONFIRMATION,
             "can_record_check": bool(role) and sr.status in CHECKABLE,
             "can_look_up_dns": bool(role) and sr.status in CHECKABLE and bool(sr.dns_challenge),
@@ -214,38 +242,72 @@ def _approve(sr, actor, data):
 
 # action -> (what it does, with the request, the actor and the form's cleaned data; the message on success)
 ACTIONS = {
-    "assign": (lambda sr, actor, data: services.service_request_assign(service_request=sr, actor=actor),
-               _("The request is assigned to you.")),
-    "match_tenant": (lambda sr, actor, data: services.service_request_match_tenant(
-        service_request=sr, tenant=data["tenant"], actor=actor), _("Tenant matched.")),
-    "message": (lambda sr, actor, data: services.service_request_post_message(
-        service_request=sr, actor=actor, kind=data["kind"], body=data["body"]), _("Message added.")),
-    "ask_information": (lambda sr, actor, data: services.service_request_ask_information(
-        service_request=sr, actor=actor, body=data["body"]), _("The requester has been asked for information.")),
-    "record_check": (lambda sr, actor, data: services.verification_check_record(
-        service_request=sr, actor=actor, kind=data["kind"], outcome=data["outcome"], note=data["note"]),
-        _("Check recorded.")),
-    "dns_look_up": (lambda sr, actor, data: services.domain_proof_look_up(service_request=sr, actor=actor),
-                    _("DNS looked up: the answer is shown under the domain proof.")),
-    "reject": (lambda sr, actor, data: services.service_request_reject(
-        service_request=sr, actor=actor, reason=data["reason"]), _("The request is rejected.")),
-    "propose_elevation": (lambda sr, actor, data: services.elevation_propose(
-        service_request=sr, actor=actor, email=data["email"], full_name=data["full_name"], note=data["note"]),
-        _("Elevation proposed; a supervisor must approve it.")),
-    "approve_elevation": (_approve, _("Elevation approved: it takes effect after the waiting period, unless "
-                                      "someone objects. Everyone concerned has been told.")),
-    "send_back": (lambda sr, actor, data: services.elevation_send_back(
-        service_request=sr, actor=actor, note=data["note"]), _("The proposal went back to review.")),
-    "shorten_waiting": (lambda sr, actor, data: services.elevation_shorten_waiting(
-        service_request=sr, actor=actor, minutes=data["minutes"], reason=data["reason"]),
-        _("The waiting period is shortened; everyone concerned has been told the new time.")),
-    "override_block": (lambda sr, actor, data: services.admin_block_override(
-        service_request=sr, actor=actor, reason=data["reason"]),
-        _("Override recorded: the waiting period after approval will be doubled.")),
-    "resolve_objection": (lambda sr, actor, data: services.objection_resolve(
-        service_request=sr, actor=actor, decision=data["decision"], reason=data["reason"]),
-        _("The objection is resolved; the objector has been told.")),
-    "link_requests": (lambda sr, actor, data: services.service_requests_link(
-        service_request=sr, other=data["other"], actor=actor, reason=data["reason"]),
-        _("The requests are linked.")),
+    "assign": (
+        lambda sr, actor, data: services.service_request_assign(service_request=sr, actor=actor),
+        _("The request is assigned to you."),
+    ),
+    "match_tenant": (
+        lambda sr, actor, data: services.service_request_match_tenant(service_request=sr, tenant=data["tenant"], actor=actor),
+        _("Tenant matched."),
+    ),
+    "message": (
+        lambda sr, actor, data: services.service_request_post_message(
+            service_request=sr, actor=actor, kind=data["kind"], body=data["body"]
+        ),
+        _("Message added."),
+    ),
+    "ask_information": (
+        lambda sr, actor, data: services.service_request_ask_information(service_request=sr, actor=actor, body=data["body"]),
+        _("The requester has been asked for information."),
+    ),
+    "record_check": (
+        lambda sr, actor, data: services.verification_check_record(
+            service_request=sr, actor=actor, kind=data["kind"], outcome=data["outcome"], note=data["note"]
+        ),
+        _("Check recorded."),
+    ),
+    "dns_look_up": (
+        lambda sr, actor, data: services.domain_proof_look_up(service_request=sr, actor=actor),
+        _("DNS looked up: the answer is shown under the domain proof."),
+    ),
+    "reject": (
+        lambda sr, actor, data: services.service_request_reject(service_request=sr, actor=actor, reason=data["reason"]),
+        _("The request is rejected."),
+    ),
+    "propose_elevation": (
+        lambda sr, actor, data: services.elevation_propose(
+            service_request=sr, actor=actor, email=data["email"], full_name=data["full_name"], note=data["note"]
+        ),
+        _("Elevation proposed; a supervisor must approve it."),
+    ),
+    "approve_elevation": (
+        _approve,
+        _("Elevation approved: it takes effect after the waiting period, unless someone objects. Everyone concerned has been told."),
+    ),
+    "send_back": (
+        lambda sr, actor, data: services.elevation_send_back(service_request=sr, actor=actor, note=data["note"]),
+        _("The proposal went back to review."),
+    ),
+    "shorten_waiting": (
+        lambda sr, actor, data: services.elevation_shorten_waiting(
+            service_request=sr, actor=actor, minutes=data["minutes"], reason=data["reason"]
+        ),
+        _("The waiting period is shortened; everyone concerned has been told the new time."),
+    ),
+    "override_block": (
+        lambda sr, actor, data: services.admin_block_override(service_request=sr, actor=actor, reason=data["reason"]),
+        _("Override recorded: the waiting period after approval will be doubled."),
+    ),
+    "resolve_objection": (
+        lambda sr, actor, data: services.objection_resolve(
+            service_request=sr, actor=actor, decision=data["decision"], reason=data["reason"]
+        ),
+        _("The objection is resolved; the objector has been told."),
+    ),
+    "link_requests": (
+        lambda sr, actor, data: services.service_requests_link(
+            service_request=sr, other=data["other"], actor=actor, reason=data["reason"]
+        ),
+        _("The requests are linked."),
+    ),
 }

@@ -19,14 +19,12 @@ class MessageForm(forms.Form):
 
 
 class AskInformationForm(forms.Form):
-    body = forms.CharField(label=_("What do you need from the requester?"),
-                           widget=forms.Textarea(attrs={"rows": 3}), max_length=10000)
+    body = forms.CharField(label=_("What do you need from the requester?"), widget=forms.Textarea(attrs={"rows": 3}), max_length=10000)
 
 
 class CheckForm(forms.Form):
     kind = forms.ChoiceField(label=_("Check"), choices=[c for c in CheckKind.choices if c[0] not in AUTOMATIC])
-    outcome = forms.ChoiceField(label=_("Outcome"),
-                                choices=[c for c in CheckOutcome.choices if c[0] != CheckOutcome.VOIDED])
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=[c for c in CheckOutcome.choices if c[0] != CheckOutcome.VOIDED])
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
@@ -37,8 +35,12 @@ class RejectForm(forms.Form):
 class ProposeElevationForm(forms.Form):
     email = forms.EmailField(label=_("Email of the user to make global admin"))
     full_name = forms.CharField(label=_("Full name"), required=False, max_length=150)
-    note = forms.CharField(label=_("Note (required if this is not the user the requester named)"), required=False,
-                           widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
+    note = forms.CharField(
+        label=_("Note (required if this is not the user the requester named)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=5000,
+    )
 
 
 class ApproveElevationForm(forms.Form):
@@ -54,20 +56,23 @@ class ShortenWaitingForm(forms.Form):
 
 
 class OverrideBlockForm(forms.Form):
-    reason = forms.CharField(label=_("Reason to go on although an active admin signed in recently (recorded)"),
-                             widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
+    reason = forms.CharField(
+        label=_("Reason to go on although an active admin signed in recently (recorded)"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=5000,
+    )
 
 
 class ResolveObjectionForm(forms.Form):
     decision = forms.ChoiceField(label=_("Decision"), choices=Objection.Resolution.choices, widget=forms.RadioSelect)
-    reason = forms.CharField(label=_("Reason (the requester and the objector see it)"),
-                             widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
+    reason = forms.CharField(
+        label=_("Reason (the requester and the objector see it)"), widget=forms.Textarea(attrs={"rows": 2}), max_length=5000
+    )
 
 
 class LinkRequestsForm(forms.Form):
     other = forms.ModelChoiceField(label=_("Concurrent request"), queryset=ServiceRequest.objects.none())
-    reason = forms.CharField(label=_("Why both may go on (recorded)"), widget=forms.Textarea(attrs={"rows": 2}),
-                             max_length=5000)
+    reason = forms.CharField(label=_("Why both may go on (recorded)"), widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
 
     def __init__(self, *args, concurrent=(), **kwargs):
         super().__init__(*args, **kwargs)

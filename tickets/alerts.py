@@ -38,13 +38,22 @@ def _send(sr: ServiceRequest, *, email: str, user, why: str, tenant, template: s
     raw, digest = tokens.new_token()
     language = user.preferred_language if user is not None else sr.language
     message = outbox_enqueue(
-        template=template, to_email=email, language=language,
-        context={**_facts(sr), **context, "tenant": tenant.legal_name if tenant else sr.company_legal_name,
-                 "recipient_name": user.get_short_name() if user is not None else "", "why": why},
-        secrets={"objection_url": objection_url(raw)}, target=sr,
+        template=template,
+        to_email=email,
+        language=language,
+        context={
+            **_facts(sr),
+            **context,
+            "tenant": tenant.legal_name if tenant else sr.company_legal_name,
+            "recipient_name": user.get_short_name() if user is not None else "",
+            "why": why,
+        },
+        secrets={"objection_url": objection_url(raw)},
+        target=sr,
     )
-    return ObjectionLink.objects.create(service_request=sr, tenant=tenant, user=user, email=email, why=why,
-                                        token_hash=digest, outbox_message=message, created_at=now())
+    return ObjectionLink.objects.create(
+        service_request=sr, tenant=tenant, user=user, email=email, why=why, token_hash=digest, outbox_message=message, created_at=now()
+    )
 
 
 def warn_tenant(sr: ServiceRequest, tenant, *, template: str, **context) -> list[ObjectionLink]:
@@ -56,16 +65,26 @@ def warn_tenant(sr: ServiceRequest, tenant, *, template: str, **context) -> list
     ]
 
 
-def warn_everyone(sr: ServiceRequest, *, template: str, proposed_user=None, proposed_email: str = "",
-                  **context) -> list[ObjectionLink]:
+def warn_everyone(
+    sr: ServiceRequest, *, template: str, proposed_user=None, proposed_email: str = "", **context
+) -> list[ObjectionLink]:
     """Every tenant the request concerns, and the proposed user (who may not know of it either)."""
     links = []
     for tenant in selectors.tenants_to_warn(sr):
         links += warn_tenant(sr, tenant, template=template, **context)
     told = {link.email.lower() for link in links}
     if proposed_email and proposed_email.lower() not in told:
-        links.append(_send(sr, email=proposed_email, user=proposed_user, why=ObjectionLink.Why.PROPOSED_USER,
-                           tenant=sr.tenant, template=template, context=context))
+        links.append(
+            _send(
+                sr,
+                email=proposed_email,
+                user=proposed_user,
+                why=ObjectionLink.Why.PROPOSED_USER,
+                tenant=sr.tenant,
+                template=template,
+                context=context,
+            )
+        )
     return links
 
 

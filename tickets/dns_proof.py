@@ -82,8 +82,9 @@ def look_up(domain: str) -> Lookup:
     except dns.resolver.NoResolverConfiguration:
         return Lookup(name=name, resolver="none", at=now(), error="no resolver configured")
     except ValueError:
-        return Lookup(name=name, resolver=settings.DNS_RESOLVER, at=now(),
-                      error="DNS_RESOLVER must be an IP address, optionally with :port")
+        return Lookup(
+            name=name, resolver=settings.DNS_RESOLVER, at=now(), error="DNS_RESOLVER must be an IP address, optionally with :port"
+        )
     lookup = Lookup(name=name, resolver=label, at=now())
     try:
         answer = resolver.resolve(name, "TXT", raise_on_no_answer=False)

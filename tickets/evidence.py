@@ -27,7 +27,8 @@ def evidence_check(upload) -> str:
     if mime not in ALLOWED_TYPES:
         raise ValidationError(
             _("“%(name)s” is not a PDF, JPEG or PNG file (its content was checked, not its name)."),
-            params={"name": upload.name}, code="bad_type",
+            params={"name": upload.name},
+            code="bad_type",
         )
     return mime
 
@@ -36,7 +37,8 @@ def evidence_check_many(uploads) -> list[str]:
     if len(uploads) > settings.EVIDENCE_MAX_FILES:
         raise ValidationError(
             _("Attach at most %(max)d files (you chose %(count)d)."),
-            params={"max": settings.EVIDENCE_MAX_FILES, "count": len(uploads)}, code="too_many",
+            params={"max": settings.EVIDENCE_MAX_FILES, "count": len(uploads)},
+            code="too_many",
         )
     errors, types = [], []
     for upload in uploads:

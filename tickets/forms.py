@@ -41,9 +41,12 @@ class MultipleFileField(forms.FileField):
 
 def evidence_field(required=False):
     return MultipleFileField(
-        label=_("Evidence"), required=required,
-        help_text=_("PDF, JPEG or PNG; up to %(count)d files of %(size)d MB each. "
-                    "For example: an ID document, a letter on company paper, proof the former admin left.")
+        label=_("Evidence"),
+        required=required,
+        help_text=_(
+            "PDF, JPEG or PNG; up to %(count)d files of %(size)d MB each. "
+            "For example: an ID document, a letter on company paper, proof the former admin left."
+        )
         % {"count": settings.EVIDENCE_MAX_FILES, "size": settings.EVIDENCE_MAX_BYTES // (1024 * 1024)},
     )
 
@@ -57,8 +60,10 @@ def normalise_domain(value: str) -> str:
 class ServiceRequestForm(forms.ModelForm):
     evidence = evidence_field()
     consent = forms.BooleanField(
-        label=_("I agree that support may verify these details, including by calling the company's "
-                "phone number on record and contacting its current administrators."),
+        label=_(
+            "I agree that support may verify these details, including by calling the company's "
+            "phone number on record and contacting its current administrators."
+        ),
         required=True,
     )
     captcha = audio_captcha_field(_("Type the characters in the image, or those you hear"))
@@ -66,10 +71,23 @@ class ServiceRequestForm(forms.ModelForm):
     class Meta:
         model = ServiceRequest
         fields = [
-            "company_legal_name", "company_partner_id", "company_domain", "company_country", "company_address",
-            "company_phone", "requester_name", "requester_email", "requester_phone", "requester_job_title",
-            "former_admin_name", "former_admin_email", "former_admin_reason", "former_admin_details",
-            "elevate_email", "elevate_name", "reason",
+            "company_legal_name",
+            "company_partner_id",
+            "company_domain",
+            "company_country",
+            "company_address",
+            "company_phone",
+            "requester_name",
+            "requester_email",
+            "requester_phone",
+            "requester_job_title",
+            "former_admin_name",
+            "former_admin_email",
+            "former_admin_reason",
+            "former_admin_details",
+            "elevate_email",
+            "elevate_name",
+            "reason",
         ]
         widgets = {
             "company_address": forms.Textarea(attrs={"rows": 3}),
@@ -92,11 +110,19 @@ class ServiceRequestForm(forms.ModelForm):
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(
-            Fieldset(_("Your company"), "company_legal_name", "company_partner_id", "company_domain",
-                     "company_country", "company_address", "company_phone"),
+            Fieldset(
+                _("Your company"),
+                "company_legal_name",
+                "company_partner_id",
+                "company_domain",
+                "company_country",
+                "company_address",
+                "company_phone",
+            ),
             Fieldset(_("You"), "requester_name", "requester_email", "requester_phone", "requester_job_title"),
-            Fieldset(_("The former global admin"), "former_admin_name", "former_admin_email",
-                     "former_admin_reason", "former_admin_details"),
+            Fieldset(
+                _("The former global admin"), "former_admin_name", "former_admin_email", "former_admin_reason", "former_admin_details"
+            ),
             Fieldset(_("Who should become global admin"), "elevate_name", "elevate_email"),
             Fieldset(_("Why"), "reason"),
             Fieldset(_("Evidence"), "evidence", HTML("{% include 'tickets/_reupload_notice.html' %}")),
@@ -116,8 +142,10 @@ class ServiceRequestForm(forms.ModelForm):
         email = self.cleaned_data["requester_email"].strip().lower()
         if is_free_mail(email_domain(email)):
             raise ValidationError(
-                _("%(domain)s is a public email service. Use your work address on the company's domain: "
-                  "we can only act for a company when the request comes from its own domain.")
+                _(
+                    "%(domain)s is a public email service. Use your work address on the company's domain: "
+                    "we can only act for a company when the request comes from its own domain."
+                )
                 % {"domain": email_domain(email)}
             )
         return email
@@ -129,8 +157,7 @@ class ServiceRequestForm(forms.ModelForm):
             for name in ("requester_email", "elevate_email"):
                 email = cleaned.get(name)
                 if email and not domain_covers(domain, email):
-                    self.add_error(name, _("This address is not on %(domain)s, the company domain you gave.")
-                                   % {"domain": domain})
+                    self.add_error(name, _("This address is not on %(domain)s, the company domain you gave.") % {"domain": domain})
             former = cleaned.get("former_admin_email")
             if former and cleaned.get("requester_email") and former.lower() == cleaned["requester_email"]:
                 self.add_error("former_admin_email", _("The former admin cannot be you."))
@@ -143,15 +170,18 @@ class TrackingReplyForm(forms.Form):
 
 
 class TrackingLinkForm(forms.Form):
-    reference = forms.CharField(label=_("Request reference"), max_length=16,
-                                help_text=_("Like SR-7K3Q-9XMD, from your confirmation email."))
+    reference = forms.CharField(
+        label=_("Request reference"), max_length=16, help_text=_("Like SR-7K3Q-9XMD, from your confirmation email.")
+    )
     email = forms.EmailField(label=_("Your work email"))
     captcha = audio_captcha_field(_("Type the characters in the image, or those you hear"))
 
 
 class ObjectionForm(forms.Form):
     message = forms.CharField(
-        label=_("Message to support (optional)"), required=False, max_length=5000,
+        label=_("Message to support (optional)"),
+        required=False,
+        max_length=5000,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("For example: I am still the administrator, or I do not know this person."),
     )

@@ -45,8 +45,12 @@ class ServiceRequest(models.Model):
     reference = models.CharField(_("reference"), max_length=16, unique=True, editable=False)
     category = models.CharField(_("category"), max_length=24, choices=Category.choices)
     status = models.CharField(
-        _("status"), max_length=32, choices=Status.choices,
-        default=Status.AWAITING_EMAIL_CONFIRMATION, db_index=True, editable=False,
+        _("status"),
+        max_length=32,
+        choices=Status.choices,
+        default=Status.AWAITING_EMAIL_CONFIRMATION,
+        db_index=True,
+        editable=False,
     )
     language = models.CharField(_("requester's language"), max_length=8, default="en")
 
@@ -67,9 +71,7 @@ class ServiceRequest(models.Model):
     # The former global admin.
     former_admin_name = models.CharField(_("former admin's name"), max_length=150, blank=True)
     former_admin_email = models.EmailField(_("former admin's email"), blank=True)
-    former_admin_reason = models.CharField(
-        _("why they are gone"), max_length=24, choices=FormerAdminReason.choices, blank=True
-    )
+    former_admin_reason = models.CharField(_("why they are gone"), max_length=24, choices=FormerAdminReason.choices, blank=True)
     former_admin_details = models.TextField(_("details"), blank=True)
 
     # Who should become global admin.
@@ -80,12 +82,20 @@ class ServiceRequest(models.Model):
     consent_given_at = models.DateTimeField(_("consent to checks given"), null=True, blank=True)
 
     tenant = models.ForeignKey(
-        "accounts.Tenant", verbose_name=_("matched tenant"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="service_requests",
+        "accounts.Tenant",
+        verbose_name=_("matched tenant"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="service_requests",
     )
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("assignee"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="assigned_service_requests",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_service_requests",
     )
     sla_due_at = models.DateTimeField(_("SLA due"), null=True, blank=True, db_index=True)
     sla_alerted_at = models.DateTimeField(_("SLA alert sent"), null=True, blank=True)
@@ -109,13 +119,16 @@ class ServiceRequest(models.Model):
     dns_answer = models.TextField(_("DNS resolver's last answer"), blank=True, editable=False)
 
     # A supervisor's recorded decision to go on although an active global admin signed in recently.
-    admin_block_override_reason = models.TextField(_("reason to override the active-admin block"), blank=True,
-                                                   editable=False)
+    admin_block_override_reason = models.TextField(_("reason to override the active-admin block"), blank=True, editable=False)
     admin_block_override_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
     )
-    admin_block_override_at = models.DateTimeField(_("active-admin block overridden"), null=True, blank=True,
-                                                   editable=False)
+    admin_block_override_at = models.DateTimeField(_("active-admin block overridden"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("service request")
@@ -136,9 +149,7 @@ class Evidence(models.Model):
     """A file the requester attached. Stored outside public URLs; served by a staff-only view."""
 
     service_request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="evidence")
-    message = models.ForeignKey(
-        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
-    )
+    message = models.ForeignKey("Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments")
     file = models.FileField(upload_to="evidence/%Y/%m/", storage=private_storage)
     original_name = models.CharField(_("file name"), max_length=255)
     content_type = models.CharField(_("type"), max_length=64)
@@ -164,9 +175,7 @@ class Message(models.Model):
 
     service_request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="messages")
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     from_requester = models.BooleanField(default=False)
     body = models.TextField(_("message"))
     created_at = models.DateTimeField(_("sent"), default=now)
@@ -204,9 +213,7 @@ class VerificationCheck(models.Model):
     kind = models.CharField(_("check"), max_length=32, choices=CheckKind.choices)
     outcome = models.CharField(_("outcome"), max_length=16, choices=CheckOutcome.choices)
     note = models.TextField(_("note"), blank=True)
-    agent = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("recorded"), default=now)
 
     class Meta:
@@ -228,21 +235,21 @@ class Elevation(models.Model):
     differs_from_request = models.BooleanField(_("not the user the requester named"), default=False)
     note = models.TextField(_("proposer's note"), blank=True)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="elevations",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="elevations",
         help_text=_("Set at approval: the existing user, or the new one created inactive."),
     )
     proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     proposed_at = models.DateTimeField(_("proposed"), default=now)
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
     # The waiting period after approval: it starts at approval (or when a dispute is resolved).
     waiting_started_at = models.DateTimeField(_("waiting period started"), null=True, blank=True)
     effective_at = models.DateTimeField(_("takes effect"), null=True, blank=True, db_index=True)
-    shortened_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    shortened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     shortened_reason = models.TextField(_("why the waiting period was shortened"), blank=True)
     completed_at = models.DateTimeField(_("took effect"), null=True, blank=True)
 
@@ -273,13 +280,13 @@ class ObjectionLink(models.Model):
 
     service_request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="objection_links")
     tenant = models.ForeignKey("accounts.Tenant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     email = models.EmailField(_("sent to"))
     why = models.CharField(_("why told"), max_length=16, choices=Why.choices)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    outbox_message = models.ForeignKey("notifications.OutboxMessage", null=True, blank=True,
-                                       on_delete=models.SET_NULL, related_name="+")
+    outbox_message = models.ForeignKey(
+        "notifications.OutboxMessage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(_("sent"), default=now)
 
     class Meta:
@@ -307,8 +314,7 @@ class Objection(models.Model):
     ip_address = models.GenericIPAddressField(_("from"), null=True, blank=True)
     created_at = models.DateTimeField(_("raised"), default=now)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
-    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="+")
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     resolution = models.CharField(_("decision"), max_length=16, choices=Resolution.choices, blank=True)
     resolution_reason = models.TextField(_("reason for the decision"), blank=True)
 

@@ -29,8 +29,12 @@ def tracking_url(sr: ServiceRequest, raw_token: str) -> str:
 
 def to_requester(sr: ServiceRequest, template: str, *, secrets=None, **extra) -> None:
     outbox_enqueue(
-        template=template, to_email=sr.requester_email, language=sr.language,
-        context={**_base(sr), **extra}, secrets=secrets, target=sr,
+        template=template,
+        to_email=sr.requester_email,
+        language=sr.language,
+        context={**_base(sr), **extra},
+        secrets=secrets,
+        target=sr,
     )
 
 
@@ -41,8 +45,11 @@ def to_users(users, sr: ServiceRequest, template: str, *, exclude=(), **extra) -
             continue
         seen.add(user.email.lower())
         outbox_enqueue(
-            template=template, to_email=user.email, language=user.preferred_language,
-            context={**_base(sr), "recipient_name": user.get_short_name(), **extra}, target=sr,
+            template=template,
+            to_email=user.email,
+            language=user.preferred_language,
+            context={**_base(sr), "recipient_name": user.get_short_name(), **extra},
+            target=sr,
         )
 
 
@@ -71,12 +78,14 @@ def _flag_concurrent(sr: ServiceRequest, actor) -> None:
     if not others:
         return
     references = ", ".join(o.reference for o in others)
-    audit_event_record(actor=actor, action="request.concurrent", target=sr, tenant=sr.tenant,
-                       after={"concurrent_with": [o.reference for o in others]})
+    audit_event_record(
+        actor=actor, action="request.concurrent", target=sr, tenant=sr.tenant, after={"concurrent_with": [o.reference for o in others]}
+    )
     to_requester(sr, "concurrent_requester", others=references)
     for other in others:
-        audit_event_record(actor=actor, action="request.concurrent", target=other, tenant=other.tenant,
-                           after={"concurrent_with": [sr.reference]})
+        audit_event_record(
+            actor=actor, action="request.concurrent", target=other, tenant=other.tenant, after={"concurrent_with": [sr.reference]}
+        )
         to_requester(other, "concurrent_requester", others=sr.reference)
     to_users(support_supervisors(), sr, "concurrent_supervisors", others=references)
 
@@ -99,8 +108,14 @@ def _entered_verified(change, *, actor, note, secrets):
 
 def _entered_proposed(change, *, actor, note, secrets):
     sr = change.service_request
-    to_users(support_supervisors(), sr, "elevation_proposed", exclude=[actor.describe()],
-             elevate_email=sr.elevation.email, proposed_by=actor.describe())
+    to_users(
+        support_supervisors(),
+        sr,
+        "elevation_proposed",
+        exclude=[actor.describe()],
+        elevate_email=sr.elevation.email,
+        proposed_by=actor.describe(),
+    )
 
 
 def _entered_cooling_off(change, *, actor, note, secrets):
@@ -110,8 +125,14 @@ def _entered_cooling_off(change, *, actor, note, secrets):
     elevation = sr.elevation
     effective = alerts.when(elevation.effective_at)
     to_requester(sr, "elevation_scheduled", effective_at=effective)
-    alerts.warn_everyone(sr, template="takeover_approved", proposed_user=account_selectors.user_by_email(elevation.email),
-                         proposed_email=elevation.email, effective_at=effective, proposed=elevation.email)
+    alerts.warn_everyone(
+        sr,
+        template="takeover_approved",
+        proposed_user=account_selectors.user_by_email(elevation.email),
+        proposed_email=elevation.email,
+        effective_at=effective,
+        proposed=elevation.email,
+    )
 
 
 def _entered_disputed(change, *, actor, note, secrets):
@@ -128,10 +149,17 @@ def _entered_elevated(change, *, actor, note, secrets):
     tenant = sr.tenant
     extra = {"tenant": tenant.legal_name, "new_admin_email": new_admin.email}
     outbox_enqueue(
-        template="elevated_new_admin", to_email=new_admin.email, language=new_admin.preferred_language,
-        context={**_base(sr), **extra, "login_url": settings.SITE_URL + reverse("accounts:login"),
-                 "needs_password": bool(secrets.get("set_password_url"))},
-        secrets={k: v for k, v in secrets.items() if k == "set_password_url"}, target=sr,
+        template="elevated_new_admin",
+        to_email=new_admin.email,
+        language=new_admin.preferred_language,
+        context={
+            **_base(sr),
+            **extra,
+            "login_url": settings.SITE_URL + reverse("accounts:login"),
+            "needs_password": bool(secrets.get("set_password_url")),
+        },
+        secrets={k: v for k, v in secrets.items() if k == "set_password_url"},
+        target=sr,
     )
     to_requester(sr, "elevated_requester", **extra)
     others = account_selectors.tenant_admins(tenant).exclude(pk=new_admin.pk)

@@ -24,8 +24,7 @@ PREFILL = ("company_legal_name", "company_domain", "company_country", "requester
 
 
 def _submit_limited(request, *, increment: bool) -> bool:
-    usage = get_usage(request, group=SUBMIT_GROUP, key="ip", rate=settings.SERVICE_REQUEST_RATE,
-                      method="POST", increment=increment)
+    usage = get_usage(request, group=SUBMIT_GROUP, key="ip", rate=settings.SERVICE_REQUEST_RATE, method="POST", increment=increment)
     # Checked before filing, without counting: the quota is used up once count reaches the limit.
     return usage is not None and (usage["should_limit"] or usage["count"] >= usage["limit"])
 
@@ -45,8 +44,10 @@ def request_new(request, category):
         if form.is_valid():
             data = {k: v for k, v in form.cleaned_data.items() if k not in ("evidence", "consent", "captcha")}
             sr = services.service_request_submit(
-                data={**data, "category": category}, uploads=form.cleaned_data["evidence"],
-                language=get_language() or "en", meta=RequestMeta.from_request(request),
+                data={**data, "category": category},
+                uploads=form.cleaned_data["evidence"],
+                language=get_language() or "en",
+                meta=RequestMeta.from_request(request),
             )
             _submit_limited(request, increment=True)
             request.session["submitted_reference"] = sr.reference
@@ -56,9 +57,15 @@ def request_new(request, category):
         prefill = {k: request.GET[k][:200] for k in PREFILL if request.GET.get(k)}
         form = ServiceRequestForm(category=category, initial=prefill)
     had_files = request.method == "POST" and bool(request.FILES.getlist("evidence"))
-    return render(request, "tickets/request_form.html", {
-        "form": form, "category": Category(category), "reupload": had_files and not form.is_valid(),
-    })
+    return render(
+        request,
+        "tickets/request_form.html",
+        {
+            "form": form,
+            "category": Category(category),
+            "reupload": had_files and not form.is_valid(),
+        },
+    )
 
 
 def request_submitted(request):
@@ -73,9 +80,7 @@ def request_confirm(request, reference):
     token = request.GET.get("token") or request.POST.get("token")
     if request.method == "POST":
         try:
-            sr, raw = services.service_request_confirm_email(
-                reference=reference, token=token, meta=RequestMeta.from_request(request)
-            )
+            sr, raw = services.service_request_confirm_email(reference=reference, token=token, meta=RequestMeta.from_request(request))
         except DomainError as exc:
             return render(request, "tickets/link_invalid.html", {"message": exc.message}, status=400)
         messages.success(request, _("Thank you: your email is confirmed and your request is in our queue."))
@@ -106,11 +111,17 @@ def request_track(request, reference):
                 if CheckKind.DOMAIN_DNS in selectors.passed_kinds(sr):
                     messages.success(request, _("We found your DNS record."))
                 elif lookup.found(sr.dns_challenge):  # e.g. the domain is not the one on the company's record
-                    messages.warning(request, _("We found the value, but it cannot count as proof for this "
-                                                "request. Support will look into it."))
+                    messages.warning(
+                        request, _("We found the value, but it cannot count as proof for this request. Support will look into it.")
+                    )
                 else:
-                    messages.warning(request, _("We did not find the value yet. DNS changes can take a while "
-                                                "to appear; we also look again every few minutes."))
+                    messages.warning(
+                        request,
+                        _(
+                            "We did not find the value yet. DNS changes can take a while "
+                            "to appear; we also look again every few minutes."
+                        ),
+                    )
                 return redirect(request.get_full_path())
             if request.POST.get("action") == "cancel":
                 services.service_request_cancel(service_request=sr, meta=meta)
@@ -119,8 +130,10 @@ def request_track(request, reference):
             reply_form = TrackingReplyForm(request.POST, request.FILES)
             if reply_form.is_valid():
                 services.service_request_requester_reply(
-                    service_request=sr, body=reply_form.cleaned_data["body"],
-                    uploads=reply_form.cleaned_data["evidence"], meta=meta,
+                    service_request=sr,
+                    body=reply_form.cleaned_data["body"],
+                    uploads=reply_form.cleaned_data["evidence"],
+                    meta=meta,
                 )
                 messages.success(request, _("Your reply has been sent to the support team."))
                 return redirect(request.get_full_path())
@@ -128,16 +141,23 @@ def request_track(request, reference):
             messages.error(request, exc.message)
             sr.refresh_from_db()
     passed = selectors.passed_kinds(sr)
-    return render(request, "tickets/request_track.html", {
-        "sr": sr, "token": token, "timeline": selectors.public_timeline(sr),
-        "reply_form": reply_form, "can_reply": selectors.requester_can_reply(sr),
-        "can_cancel": sr.status in OPEN,
-        "elevation": getattr(sr, "elevation", None) if sr.status == Status.COOLING_OFF else None,
-        "reply_reopens": sr.status in (Status.VERIFIED, Status.ELEVATION_PROPOSED),
-        "dns_name": record_name(sr.company_domain),
-        "dns_pending": sr.status in CHECKABLE and CheckKind.DOMAIN_DNS not in passed and bool(sr.dns_challenge),
-        "dns_passed": CheckKind.DOMAIN_DNS in passed,
-    })
+    return render(
+        request,
+        "tickets/request_track.html",
+        {
+            "sr": sr,
+            "token": token,
+            "timeline": selectors.public_timeline(sr),
+            "reply_form": reply_form,
+            "can_reply": selectors.requester_can_reply(sr),
+            "can_cancel": sr.status in OPEN,
+            "elevation": getattr(sr, "elevation", None) if sr.status == Status.COOLING_OFF else None,
+            "reply_reopens": sr.status in (Status.VERIFIED, Status.ELEVATION_PROPOSED),
+            "dns_name": record_name(sr.company_domain),
+            "dns_pending": sr.status in CHECKABLE and CheckKind.DOMAIN_DNS not in passed and bool(sr.dns_challenge),
+            "dns_passed": CheckKind.DOMAIN_DNS in passed,
+        },
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -149,7 +169,8 @@ def request_access(request):
             return render(request, "tickets/rate_limited.html", status=429)
         if form.is_valid():
             services.service_request_send_tracking_link(
-                reference=form.cleaned_data["reference"], email=form.cleaned_data["email"],
+                reference=form.cleaned_data["reference"],
+                email=form.cleaned_data["email"],
                 meta=RequestMeta.from_request(request),
             )
             return render(request, "tickets/request_access_sent.html")
@@ -165,20 +186,30 @@ def request_object(request):
     token = request.GET.get("token") or request.POST.get("token")
     link = services.objection_link_for(token)
     if link is None:
-        return render(request, "tickets/link_invalid.html",
-                      {"message": _("This link is not valid: the request it was about may have closed.")}, status=404)
+        return render(
+            request,
+            "tickets/link_invalid.html",
+            {"message": _("This link is not valid: the request it was about may have closed.")},
+            status=404,
+        )
     form = ObjectionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if is_ratelimited(request, group="tickets.object", key="ip", rate="30/h", method="POST", increment=True):
             return render(request, "tickets/rate_limited.html", status=429)
         try:
-            services.objection_raise(raw_token=token, message=form.cleaned_data["message"],
-                                     meta=RequestMeta.from_request(request))
+            services.objection_raise(raw_token=token, message=form.cleaned_data["message"], meta=RequestMeta.from_request(request))
         except DomainError as exc:
             return render(request, "tickets/link_invalid.html", {"message": exc.message}, status=404)
         return render(request, "tickets/objection_done.html", {"sr": link.service_request})
     sr = link.service_request
-    return render(request, "tickets/objection.html", {
-        "link": link, "sr": sr, "form": form, "token": token,
-        "elevation": getattr(sr, "elevation", None),
-    })
+    return render(
+        request,
+        "tickets/objection.html",
+        {
+            "link": link,
+            "sr": sr,
+            "form": form,
+            "token": token,
+            "elevation": getattr(sr, "elevation", None),
+        },
+    )

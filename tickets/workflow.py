@@ -81,9 +81,7 @@ def check_transition(service_request: ServiceRequest, to: str, role: str) -> Non
             % {"current": Status(service_request.status).label, "target": Status(to).label}
         )
     if role not in roles:
-        raise TransitionError(
-            _("You are not allowed to move this request to “%(target)s”.") % {"target": Status(to).label}
-        )
+        raise TransitionError(_("You are not allowed to move this request to “%(target)s”.") % {"target": Status(to).label})
 
 
 def lock(service_request: ServiceRequest | int) -> ServiceRequest:
@@ -92,9 +90,7 @@ def lock(service_request: ServiceRequest | int) -> ServiceRequest:
     return ServiceRequest.objects.select_for_update().get(pk=pk)
 
 
-def transition(
-    service_request: ServiceRequest, to: str, *, actor: Actor, role: str, note: str = "", secrets=None
-) -> ServiceRequest:
+def transition(service_request: ServiceRequest, to: str, *, actor: Actor, role: str, note: str = "", secrets=None) -> ServiceRequest:
     """Move a request to ``to`` if the table allows ``role`` to; atomic, row-locked.
 
     Writes a ``status.changed`` audit event and the notifications of the new status in the
@@ -124,8 +120,12 @@ def transition(
             sr.rejection_reason = note
         sr.save()
         audit_event_record(
-            actor=actor, action="status.changed", target=sr, tenant=sr.tenant,
-            before={"status": before}, after={"status": to, **({"note": note} if note else {})},
+            actor=actor,
+            action="status.changed",
+            target=sr,
+            tenant=sr.tenant,
+            before={"status": before},
+            after={"status": to, **({"note": note} if note else {})},
         )
         notify_status_entered(Change(sr, before, to), actor=actor, note=note, secrets=secrets or {})
     # Keep the caller's instance current.

@@ -83,8 +83,14 @@ def _guard_last_global_admin(tenant: Tenant, target: Membership) -> None:
 
 
 def _tell_user(user: User, *, template: str, context: dict, secrets_=None, tenant=None) -> None:
-    outbox_enqueue(template=template, to_email=user.email, language=user.preferred_language,
-                   context={**context, "tenant": tenant.legal_name if tenant else ""}, secrets=secrets_, target=user)
+    outbox_enqueue(
+        template=template,
+        to_email=user.email,
+        language=user.preferred_language,
+        context={**context, "tenant": tenant.legal_name if tenant else ""},
+        secrets=secrets_,
+        target=user,
+    )
 
 
 @transaction.atomic
@@ -119,8 +125,9 @@ def console_deactivate(*, actor: Actor, tenant: Tenant, user: User) -> User:
     user.save(update_fields=["password", "is_active"])
     sessions_end_others(user=user, keep_session_key=None)
     audit_event_record(actor=actor, action="user.deactivated", target=user, tenant=tenant)
-    tell_tenant_admins(tenant, template="user_deactivated", context={"user_email": user.email, "by": actor.user.email},
-                 exclude=[actor.user])
+    tell_tenant_admins(
+        tenant, template="user_deactivated", context={"user_email": user.email, "by": actor.user.email}, exclude=[actor.user]
+    )
     user.refresh_from_db()
     return user
 
@@ -132,8 +139,9 @@ def console_unfreeze(*, actor: Actor, tenant: Tenant, user: User) -> User:
     _role, target = _managed_member(actor, tenant, user)
     User.objects.filter(pk=user.pk).update(frozen_at=None, locked_until=None, failed_login_count=0)
     audit_event_record(actor=actor, action="account.unfrozen", target=user, tenant=tenant)
-    tell_tenant_admins(tenant, template="user_unfrozen", context={"user_email": user.email, "by": actor.user.email},
-                 exclude=[actor.user])
+    tell_tenant_admins(
+        tenant, template="user_unfrozen", context={"user_email": user.email, "by": actor.user.email}, exclude=[actor.user]
+    )
     user.refresh_from_db()
     return user
 
@@ -152,16 +160,24 @@ def console_reset_password(*, actor: Actor, tenant: Tenant, user: User, mode: st
         user.set_password(temporary)
         user.must_change_password = True
         user.save(update_fields=["password", "must_change_password"])
-        _tell_user(user, template="password_reset_by_admin", context={"mode": mode, "by": actor.user.email},
-                   tenant=tenant)
+        _tell_user(user, template="password_reset_by_admin", context={"mode": mode, "by": actor.user.email}, tenant=tenant)
     else:
-        _tell_user(user, template="password_reset_by_admin", context={"mode": "link", "by": actor.user.email},
-                   secrets_={"reset_url": password_link(user)}, tenant=tenant)
+        _tell_user(
+            user,
+            template="password_reset_by_admin",
+            context={"mode": "link", "by": actor.user.email},
+            secrets_={"reset_url": password_link(user)},
+            tenant=tenant,
+        )
     if user.alternate_email:
         # A notice without the link: the owner hears of it where an attacker who holds the work mailbox does not.
-        outbox_enqueue(template="password_reset_by_admin", to_email=user.alternate_email,
-                       language=user.preferred_language,
-                       context={"mode": "notice", "by": actor.user.email, "tenant": tenant.legal_name}, target=user)
+        outbox_enqueue(
+            template="password_reset_by_admin",
+            to_email=user.alternate_email,
+            language=user.preferred_language,
+            context={"mode": "notice", "by": actor.user.email, "tenant": tenant.legal_name},
+            target=user,
+        )
     sessions_end_others(user=user, keep_session_key=None)
     audit_event_record(actor=actor, action="password.reset_by_admin", target=user, tenant=tenant, after={"mode": mode})
     return temporary
@@ -188,8 +204,9 @@ def console_set_self_reset_allowed(*, actor: Actor, tenant: Tenant, user: User, 
     if target.self_service_reset_allowed != allowed:
         target.self_service_reset_allowed = allowed
         target.save(update_fields=["self_service_reset_allowed"])
-        audit_event_record(actor=actor, action="self_service_reset.scope_changed", target=user, tenant=tenant,
-                           after={"allowed": allowed})
+        audit_event_record(
+            actor=actor, action="self_service_reset.scope_changed", target=user, tenant=tenant, after={"allowed": allowed}
+        )
     return target
 
 
@@ -199,21 +216,27 @@ def console_invite(*, actor: Actor, tenant: Tenant, email: str, full_name: str) 
     _require_admin(actor, tenant)
     email = email.strip().lower()
     if not selectors.tenant_owns_email(tenant, email):
-        raise ConsoleError(_("%(email)s is not on a verified domain of %(tenant)s.")
-                           % {"email": email, "tenant": tenant.legal_name})
+        raise ConsoleError(_("%(email)s is not on a verified domain of %(tenant)s.") % {"email": email, "tenant": tenant.legal_name})
     if selectors.user_by_email(email) is not None:
         raise ConsoleError(_("An account with this email already exists."))
     user = User.objects.create_user(email=email, password=None, full_name=full_name, is_active=False)
     membership_set_role(actor=actor, user=user, tenant=tenant, role=Membership.Role.MEMBER, reason="invitation")
     audit_event_record(actor=actor, action="user.invited", target=user, tenant=tenant)
-    _tell_user(user, template="invitation", context={"by": actor.user.email}, secrets_={"reset_url": password_link(user)},
-               tenant=tenant)
+    _tell_user(
+        user, template="invitation", context={"by": actor.user.email}, secrets_={"reset_url": password_link(user)}, tenant=tenant
+    )
     return user
 
 
 @transaction.atomic
-def console_update_settings(*, actor: Actor, tenant: Tenant, self_service_reset_enabled: bool,
-                            phone_on_record: str, self_service_reset_scope: str = Tenant.ResetScope.ALL) -> Tenant:
+def console_update_settings(
+    *,
+    actor: Actor,
+    tenant: Tenant,
+    self_service_reset_enabled: bool,
+    phone_on_record: str,
+    self_service_reset_scope: str = Tenant.ResetScope.ALL,
+) -> Tenant:
     """Self-service reset on/off (global admins) and the phone on record (told to every admin)."""
     actor_role = _require_admin(actor, tenant)
     if actor_role != GLOBAL:
@@ -227,11 +250,12 @@ def console_update_settings(*, actor: Actor, tenant: Tenant, self_service_reset_
     tenant.save(update_fields=fields)
     after = {f: getattr(tenant, f) for f in fields}
     if before != after:
-        audit_event_record(actor=actor, action="tenant.settings_changed", target=tenant, tenant=tenant,
-                           before=before, after=after)
+        audit_event_record(actor=actor, action="tenant.settings_changed", target=tenant, tenant=tenant, before=before, after=after)
     if before["phone_on_record"] != tenant.phone_on_record:
         # Support calls this number back to verify requests: every admin must know it changed.
-        tell_tenant_admins(tenant, template="phone_changed", context={"before": before["phone_on_record"],
-                                                                "after": tenant.phone_on_record,
-                                                                "by": actor.user.email})
+        tell_tenant_admins(
+            tenant,
+            template="phone_changed",
+            context={"before": before["phone_on_record"], "after": tenant.phone_on_record, "by": actor.user.email},
+        )
     return tenant

@@ -99,8 +99,11 @@ def reset_start(*, email: str, meta) -> tuple[PasswordResetSession, str]:
     raw, digest = tokens.new_token()
     moment = now()
     session = PasswordResetSession.objects.create(
-        token_hash=digest, user=_eligible_user(email), email=email.strip().lower(),
-        created_at=moment, expires_at=moment + SESSION_LIFETIME,
+        token_hash=digest,
+        user=_eligible_user(email),
+        email=email.strip().lower(),
+        created_at=moment,
+        expires_at=moment + SESSION_LIFETIME,
     )
     return session, raw
 
@@ -124,11 +127,22 @@ def reset_tell_admins(*, session: PasswordResetSession, policy_: Policy, meta) -
         return
     session.admins_told_at = now()
     session.save(update_fields=["admins_told_at"])
-    tell_tenant_admins(policy_.tenant, template="reset_requested_admins", exclude=[session.user], target=session.user,
-                       context={"user_email": session.user.email,
-                                "console_url": settings.SITE_URL + reverse("console:users", args=[policy_.tenant.pk])})
-    audit_event_record(actor=Actor(kind="anonymous", label="self-service reset", meta=meta),
-                       action="password.reset_requested", target=session.user, tenant=policy_.tenant)
+    tell_tenant_admins(
+        policy_.tenant,
+        template="reset_requested_admins",
+        exclude=[session.user],
+        target=session.user,
+        context={
+            "user_email": session.user.email,
+            "console_url": settings.SITE_URL + reverse("console:users", args=[policy_.tenant.pk]),
+        },
+    )
+    audit_event_record(
+        actor=Actor(kind="anonymous", label="self-service reset", meta=meta),
+        action="password.reset_requested",
+        target=session.user,
+        tenant=policy_.tenant,
+    )
 
 
 def _blocked(user: User | None) -> bool:
@@ -145,7 +159,9 @@ def reset_send_code(*, session: PasswordResetSession, meta) -> None:
     if not user_may_self_reset(user):
         return
     sent_recently = OutboxMessage.objects.filter(
-        template="reset_code", target_type=user._meta.label_lower, target_id=str(user.pk),
+        template="reset_code",
+        target_type=user._meta.label_lower,
+        target_id=str(user.pk),
         created_at__gte=now() - CODE_WINDOW,
     ).count()
     if sent_recently >= MAX_CODES_PER_WINDOW:
@@ -156,8 +172,14 @@ def reset_send_code(*, session: PasswordResetSession, meta) -> None:
     session.code_expires_at = now() + CODE_LIFETIME
     session.codes_sent += 1
     session.save(update_fields=["code_hash", "code_expires_at", "codes_sent"])
-    outbox_enqueue(template="reset_code", to_email=user.alternate_email, language=user.preferred_language,
-                   context={"minutes": 5}, secrets={"code": code}, target=user)
+    outbox_enqueue(
+        template="reset_code",
+        to_email=user.alternate_email,
+        language=user.preferred_language,
+        context={"minutes": 5},
+        secrets={"code": code},
+        target=user,
+    )
 
 
 def methods_required(user: User | None) -> list[str]:
@@ -185,8 +207,12 @@ def _reset_verify(*, session: PasswordResetSession, code: str, token: str, meta)
     user = session.user
     if _blocked(user):
         return ResetError(WRONG_CODE)
-    code_ok = bool(session.code_hash and session.code_expires_at and now() <= session.code_expires_at
-                   and tokens.matches((code or "").strip(), session.code_hash))
+    code_ok = bool(
+        session.code_hash
+        and session.code_expires_at
+        and now() <= session.code_expires_at
+        and tokens.matches((code or "").strip(), session.code_hash)
+    )
     totp_ok = True
     # The authenticator code is checked only with a right emailed code, so a typo in the emailed
     # code does not use up the current authenticator code.
@@ -209,8 +235,9 @@ def _count_wrong_code(user: User, meta) -> None:
     user.refresh_from_db(fields=["reset_failed_codes"])
     if user.reset_failed_codes >= MAX_WRONG_CODES:
         User.objects.filter(pk=user.pk).update(reset_failed_codes=0, reset_blocked_until=now() + BLOCK_PERIOD)
-        audit_event_record(actor=Actor(kind="anonymous", label="self-service reset", meta=meta),
-                           action="password.reset_blocked", target=user)
+        audit_event_record(
+            actor=Actor(kind="anonymous", label="self-service reset", meta=meta), action="password.reset_blocked", target=user
+        )
 
 
 @transaction.atomic
@@ -231,26 +258,39 @@ def reset_complete(*, session: PasswordResetSession, new_password: str, meta) ->
     sessions_end_others(user=user, keep_session_key=None)
     tenant_ids = Membership.objects.filter(user=user).values_list("tenant_id", flat=True)
     tenant = Tenant.objects.filter(pk__in=tenant_ids).first()
-    audit_event_record(actor=Actor(kind="user", user=user, meta=meta), action="password.reset_self_service",
-                       target=user, tenant=tenant)
+    audit_event_record(
+        actor=Actor(kind="user", user=user, meta=meta), action="password.reset_self_service", target=user, tenant=tenant
+    )
     raw, digest = tokens.new_token()
     AccountFreezeLink.objects.create(user=user, token_hash=digest, expires_at=now() + FREEZE_LINK_LIFETIME)
     freeze_url = settings.SITE_URL + reverse("reset:freeze") + f"?token={raw}"
     for address in user_addresses(user):
-        outbox_enqueue(template="password_reset_done", to_email=address, language=user.preferred_language,
-                       context={"ip": meta.ip_address or ""}, secrets={"freeze_url": freeze_url}, target=user)
+        outbox_enqueue(
+            template="password_reset_done",
+            to_email=address,
+            language=user.preferred_language,
+            context={"ip": meta.ip_address or ""},
+            secrets={"freeze_url": freeze_url},
+            target=user,
+        )
     if tenant is not None:
-        tell_tenant_admins(tenant, template="password_reset_done_admins", exclude=[user], target=user,
-                           context={"user_email": user.email, "ip": meta.ip_address or ""},
-                           secrets={"freeze_url": freeze_url})
+        tell_tenant_admins(
+            tenant,
+            template="password_reset_done_admins",
+            exclude=[user],
+            target=user,
+            context={"user_email": user.email, "ip": meta.ip_address or ""},
+            secrets={"freeze_url": freeze_url},
+        )
     return user
 
 
 @transaction.atomic
 def account_freeze(*, raw_token: str, meta) -> User | None:
-    """"This wasn't me": freeze the account, end its sessions and alert the admins. Single use."""
-    link = AccountFreezeLink.objects.select_for_update().select_related("user").filter(
-        token_hash=tokens.digest(raw_token or "")).first()
+    """ "This wasn't me": freeze the account, end its sessions and alert the admins. Single use."""
+    link = (
+        AccountFreezeLink.objects.select_for_update().select_related("user").filter(token_hash=tokens.digest(raw_token or "")).first()
+    )
     if link is None or link.used_at or now() > link.expires_at:
         return None
     link.used_at = now()
@@ -259,9 +299,9 @@ def account_freeze(*, raw_token: str, meta) -> User | None:
     User.objects.filter(pk=user.pk).update(frozen_at=now())
     sessions_end_others(user=user, keep_session_key=None)
     tenant = Tenant.objects.filter(memberships__user=user).first()
-    audit_event_record(actor=Actor(kind="anonymous", label="this-was-not-me link", meta=meta),
-                       action="account.frozen", target=user, tenant=tenant)
+    audit_event_record(
+        actor=Actor(kind="anonymous", label="this-was-not-me link", meta=meta), action="account.frozen", target=user, tenant=tenant
+    )
     if tenant is not None:
-        tell_tenant_admins(tenant, template="account_frozen_admins", exclude=[user], target=user,
-                           context={"user_email": user.email})
+        tell_tenant_admins(tenant, template="account_frozen_admins", exclude=[user], target=user, context={"user_email": user.email})
     return user

@@ -15,9 +15,7 @@ def membership_set_role(*, actor: Actor, user: User, tenant: Tenant, role: str, 
 
     Atomic; writes one ``role.changed`` audit event with the role before and after.
     """
-    membership, created = Membership.objects.select_for_update().get_or_create(
-        user=user, tenant=tenant, defaults={"role": role}
-    )
+    membership, created = Membership.objects.select_for_update().get_or_create(user=user, tenant=tenant, defaults={"role": role})
     before = None if created else membership.role
     if not created and membership.role != role:
         membership.role = role
@@ -27,7 +25,11 @@ def membership_set_role(*, actor: Actor, user: User, tenant: Tenant, role: str, 
         # with a new session key.
         sessions_end_others(user=user, keep_session_key=None)
     audit_event_record(
-        actor=actor, action="role.changed", target=membership, tenant=tenant,
-        before={"role": before, "user": user.email}, after={"role": role, "user": user.email, "reason": reason},
+        actor=actor,
+        action="role.changed",
+        target=membership,
+        tenant=tenant,
+        before={"role": before, "user": user.email},
+        after={"role": role, "user": user.email, "reason": reason},
     )
     return membership

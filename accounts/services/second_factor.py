@@ -38,16 +38,16 @@ def totp_enrolment_confirm(*, user: User, device_id: int, token: str, meta) -> l
     TOTPDevice.objects.filter(user=user, confirmed=True).exclude(pk=device.pk).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    audit_event_record(actor=Actor(kind="user", user=user, meta=meta), action="second_factor.enrolled",
-                       target=user, after={"device": "totp"})
+    audit_event_record(
+        actor=Actor(kind="user", user=user, meta=meta), action="second_factor.enrolled", target=user, after={"device": "totp"}
+    )
     return backup_codes_generate(user=user, meta=meta)
 
 
 @transaction.atomic
 def backup_codes_generate(*, user: User, meta) -> list[str]:
     """Ten new single-use backup codes; the old ones stop working. Writes ``backup_codes.generated``."""
-    device, _created = StaticDevice.objects.get_or_create(user=user, name="backup codes",
-                                                         defaults={"confirmed": True})
+    device, _created = StaticDevice.objects.get_or_create(user=user, name="backup codes", defaults={"confirmed": True})
     device.token_set.all().delete()
     codes = [StaticToken.random_token() for _ in range(BACKUP_CODES)]
     StaticToken.objects.bulk_create(StaticToken(device=device, token=c) for c in codes)

@@ -21,12 +21,16 @@ def user_addresses(user: User) -> list[str]:
 
 
 def _after_change(user: User, *, meta, change: str, keep_session_key: str | None, detail=None) -> None:
-    audit_event_record(actor=Actor(kind="user", user=user, meta=meta), action=f"security.{change}", target=user,
-                       after=detail or {})
+    audit_event_record(actor=Actor(kind="user", user=user, meta=meta), action=f"security.{change}", target=user, after=detail or {})
     sessions_end_others(user=user, keep_session_key=keep_session_key)
     for address in user_addresses(user):
-        outbox_enqueue(template="security_changed", to_email=address, language=user.preferred_language,
-                       context={"change": change, "ip": meta.ip_address or ""}, target=user)
+        outbox_enqueue(
+            template="security_changed",
+            to_email=address,
+            language=user.preferred_language,
+            context={"change": change, "ip": meta.ip_address or ""},
+            target=user,
+        )
 
 
 @transaction.atomic
@@ -41,8 +45,7 @@ def security_change_password(*, user: User, new_password: str, meta, keep_sessio
 
 
 @transaction.atomic
-def security_set_recovery(*, user: User, alternate_email: str, alternate_phone: str, meta,
-                          keep_session_key: str | None) -> User:
+def security_set_recovery(*, user: User, alternate_email: str, alternate_phone: str, meta, keep_session_key: str | None) -> User:
     if alternate_email and alternate_email.lower() == user.email.lower():
         from django.core.exceptions import ValidationError
 
@@ -53,13 +56,22 @@ def security_set_recovery(*, user: User, alternate_email: str, alternate_phone: 
     user.alternate_email = alternate_email.lower()
     user.alternate_phone = alternate_phone
     user.save(update_fields=["alternate_email", "alternate_phone"])
-    _after_change(user, meta=meta, change="recovery_changed", keep_session_key=keep_session_key,
-                  detail={"before": before, "after": {"alternate_email": user.alternate_email,
-                                                     "alternate_phone": user.alternate_phone}})
+    _after_change(
+        user,
+        meta=meta,
+        change="recovery_changed",
+        keep_session_key=keep_session_key,
+        detail={"before": before, "after": {"alternate_email": user.alternate_email, "alternate_phone": user.alternate_phone}},
+    )
     if notify_old and notify_old not in user_addresses(user):
         # The old address hears of the change too: that is where an owner would notice a takeover.
-        outbox_enqueue(template="security_changed", to_email=notify_old, language=user.preferred_language,
-                       context={"change": "recovery_changed", "ip": meta.ip_address or ""}, target=user)
+        outbox_enqueue(
+            template="security_changed",
+            to_email=notify_old,
+            language=user.preferred_language,
+            context={"change": "recovery_changed", "ip": meta.ip_address or ""},
+            target=user,
+        )
     return user
 
 

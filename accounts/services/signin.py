@@ -55,17 +55,21 @@ def _record_failure(user: User, meta) -> None:
         user.locked_until = now() + LOCKOUT_PERIOD
         user.failed_login_count = 0
         user.save(update_fields=["locked_until", "failed_login_count"])
-        audit_event_record(actor=actor, action="account.locked", target=user,
-                           after={"until": user.locked_until.isoformat()})
+        audit_event_record(actor=actor, action="account.locked", target=user, after={"until": user.locked_until.isoformat()})
         for address in {user.email, user.alternate_email} - {""}:
-            outbox_enqueue(template="account_locked", to_email=address, language=user.preferred_language,
-                           context={"minutes": int(LOCKOUT_PERIOD.total_seconds() // 60),
-                                    "ip": meta.ip_address or ""}, target=user)
+            outbox_enqueue(
+                template="account_locked",
+                to_email=address,
+                language=user.preferred_language,
+                context={"minutes": int(LOCKOUT_PERIOD.total_seconds() // 60), "ip": meta.ip_address or ""},
+                target=user,
+            )
 
 
 @transaction.atomic
 def signin_record_success(*, user: User, meta, method: str) -> None:
     """Reset the failure count and record the sign-in (``signin.succeeded``, shown on the security page)."""
     User.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None, last_login=now())
-    audit_event_record(actor=Actor(kind="user", user=user, meta=meta), action="signin.succeeded", target=user,
-                       after={"method": method})
+    audit_event_record(
+        actor=Actor(kind="user", user=user, meta=meta), action="signin.succeeded", target=user, after={"method": method}
+    )

@@ -15,9 +15,7 @@ from ..models import Tenant, User
 @transaction.atomic
 def user_create_inactive(*, actor: Actor, email: str, full_name: str, tenant: Tenant, language: str = "en") -> User:
     """Create a user with no usable password, inactive until they set one from a single-use link."""
-    user = User.objects.create_user(
-        email=email, password=None, full_name=full_name, is_active=False, preferred_language=language
-    )
+    user = User.objects.create_user(email=email, password=None, full_name=full_name, is_active=False, preferred_language=language)
     audit_event_record(actor=actor, action="user.created", target=user, tenant=tenant, after={"email": user.email})
     return user
 

@@ -59,8 +59,7 @@ def _ctx(request, **extra):
 
 @login_required
 def home(request):
-    tenants = Tenant.objects.filter(memberships__user=request.user,
-                                    memberships__role__in=console_services.ADMIN_ROLES).distinct()
+    tenants = Tenant.objects.filter(memberships__user=request.user, memberships__role__in=console_services.ADMIN_ROLES).distinct()
     if tenants and not request.user.is_verified():
         logout(request)
         return redirect_to_login(request.get_full_path(), reverse("accounts:login"))
@@ -85,8 +84,11 @@ def users(request):
     if q:
         memberships = memberships.filter(Q(user__email__icontains=q) | Q(user__full_name__icontains=q))
     page = Paginator(memberships, 25).get_page(request.GET.get("page"))
-    return render(request, "accounts/console/users.html", _ctx(request, page=page, q=q, role_form=RoleForm(),
-                                                       reset_form=ResetPasswordForm(), now=now()))
+    return render(
+        request,
+        "accounts/console/users.html",
+        _ctx(request, page=page, q=q, role_form=RoleForm(), reset_form=ResetPasswordForm(), now=now()),
+    )
 
 
 def _run(request, action):
@@ -104,8 +106,12 @@ def user_role(request, user_id):
     form = RoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a role from the list."))
-    elif _run(request, lambda: console_services.console_set_role(
-            actor=_actor(request), tenant=request.tenant, user=user, role=form.cleaned_data["role"])):
+    elif _run(
+        request,
+        lambda: console_services.console_set_role(
+            actor=_actor(request), tenant=request.tenant, user=user, role=form.cleaned_data["role"]
+        ),
+    ):
         messages.success(request, _("Role changed for %(email)s.") % {"email": user.email})
     return redirect("console:users", tenant_id=request.tenant.pk)
 
@@ -128,11 +134,14 @@ def _member_action(service, success, **service_kwargs):
 
 user_deactivate = _member_action(console_services.console_deactivate, gettext_lazy("%(email)s is deactivated."))
 user_unfreeze = _member_action(console_services.console_unfreeze, gettext_lazy("%(email)s can sign in again."))
-user_reenrol = _member_action(console_services.console_require_reenrolment,
-                              gettext_lazy("%(email)s must set up a second factor at next sign-in."))
-user_self_reset = _member_action(console_services.console_set_self_reset_allowed,
-                                 gettext_lazy("Self-service reset updated for %(email)s."),
-                                 allowed=lambda request: request.POST.get("allowed") == "1")
+user_reenrol = _member_action(
+    console_services.console_require_reenrolment, gettext_lazy("%(email)s must set up a second factor at next sign-in.")
+)
+user_self_reset = _member_action(
+    console_services.console_set_self_reset_allowed,
+    gettext_lazy("Self-service reset updated for %(email)s."),
+    allowed=lambda request: request.POST.get("allowed") == "1",
+)
 
 
 @require_POST
@@ -142,8 +151,15 @@ def user_reset_password(request, user_id):
     form = ResetPasswordForm(request.POST)
     if not form.is_valid():
         return redirect("console:users", tenant_id=request.tenant.pk)
-    result = _run(request, lambda: console_services.console_reset_password(
-        actor=_actor(request), tenant=request.tenant, user=user, mode=form.cleaned_data["mode"]) or "sent")
+    result = _run(
+        request,
+        lambda: (
+            console_services.console_reset_password(
+                actor=_actor(request), tenant=request.tenant, user=user, mode=form.cleaned_data["mode"]
+            )
+            or "sent"
+        ),
+    )
     if result == "sent":
         messages.success(request, _("A reset link was emailed to %(email)s.") % {"email": user.email})
     elif result:
@@ -171,9 +187,14 @@ def invite(request):
 @tenant_admin
 def tenant_settings(request):
     tenant = request.tenant
-    form = SettingsForm(request.POST or None, initial={
-        "self_service_reset_enabled": tenant.self_service_reset_enabled,
-        "self_service_reset_scope": tenant.self_service_reset_scope, "phone_on_record": tenant.phone_on_record})
+    form = SettingsForm(
+        request.POST or None,
+        initial={
+            "self_service_reset_enabled": tenant.self_service_reset_enabled,
+            "self_service_reset_scope": tenant.self_service_reset_scope,
+            "phone_on_record": tenant.phone_on_record,
+        },
+    )
     if request.method == "POST" and form.is_valid():
         try:
             console_services.console_update_settings(actor=_actor(request), tenant=tenant, **form.cleaned_data)

@@ -20,8 +20,9 @@ TOKEN = "reset_token"
 
 def _limited(request, group, rate, email=""):
     by_ip = is_ratelimited(request, group=f"{group}.ip", key="ip", rate=rate, method="POST", increment=True)
-    by_id = is_ratelimited(request, group=f"{group}.id", key=lambda g, r: email.strip().lower() or "-", rate=rate,
-                           method="POST", increment=True)
+    by_id = is_ratelimited(
+        request, group=f"{group}.id", key=lambda g, r: email.strip().lower() or "-", rate=rate, method="POST", increment=True
+    )
     return by_ip or by_id
 
 
@@ -48,8 +49,7 @@ def user_id(request):
         if _limited(request, "reset.start", "10/10m", request.POST.get("email", "")):
             return render(request, "accounts/reset/limited.html", status=429)
         if form.is_valid():
-            session, raw = reset_services.reset_start(email=form.cleaned_data["email"],
-                                                      meta=RequestMeta.from_request(request))
+            session, raw = reset_services.reset_start(email=form.cleaned_data["email"], meta=RequestMeta.from_request(request))
             request.session[TOKEN] = raw
             return redirect("reset:verify")
     return render(request, "accounts/reset/user_id.html", {"form": form})
@@ -90,8 +90,7 @@ def verify(request):
         if _limited(request, "reset.verify", "20/10m", session.email):
             return render(request, "accounts/reset/limited.html", status=429)
         try:
-            reset_services.reset_verify(session=session, code=form.cleaned_data["code"],
-                                        token=form.cleaned_data["token"], meta=meta)
+            reset_services.reset_verify(session=session, code=form.cleaned_data["code"], token=form.cleaned_data["token"], meta=meta)
         except reset_services.ResetError as exc:
             form.add_error("code", exc.message)
         else:
@@ -108,8 +107,9 @@ def new_password(request):
     form = NewPasswordForm(request.POST or None, user=session.user)
     if request.method == "POST" and form.is_valid():
         try:
-            reset_services.reset_complete(session=session, new_password=form.cleaned_data["new_password2"],
-                                          meta=RequestMeta.from_request(request))
+            reset_services.reset_complete(
+                session=session, new_password=form.cleaned_data["new_password2"], meta=RequestMeta.from_request(request)
+            )
         except (reset_services.ResetError, ValidationError) as exc:
             form.add_error(None, getattr(exc, "message", None) or exc.messages[0])
         else:

@@ -18,8 +18,7 @@ from ..models import UserSession
 from ..services import security as security_services
 from ..services.second_factor import totp_enrolment_start
 
-FORMS = {"password": ChangePasswordForm, "recovery": RecoveryForm, "backup_codes": ReauthForm,
-         "second_factor": ReauthForm}
+FORMS = {"password": ChangePasswordForm, "recovery": RecoveryForm, "backup_codes": ReauthForm, "second_factor": ReauthForm}
 
 
 @login_required
@@ -32,8 +31,7 @@ def security(request):
         data = request.POST if action == name else None
         initial = {"alternate_email": user.alternate_email, "alternate_phone": user.alternate_phone}
         forms[name] = form_class(data, user=user, prefix=name, initial=initial if name == "recovery" else None)
-    if action in forms and is_ratelimited(request, group="security.change", key="user", rate="10/10m",
-                                          method="POST", increment=True):
+    if action in forms and is_ratelimited(request, group="security.change", key="user", rate="10/10m", method="POST", increment=True):
         # Someone holding a session cannot guess the password here without limit.
         messages.error(request, _("Too many attempts. Wait 10 minutes and try again."))
         return redirect("accounts:security")
@@ -42,19 +40,25 @@ def security(request):
         meta = RequestMeta.from_request(request)
         keep = request.session.session_key
         if action == "password":
-            user = security_services.security_change_password(user=user, new_password=form.cleaned_data["new_password"],
-                                                              meta=meta, keep_session_key=keep)
+            user = security_services.security_change_password(
+                user=user, new_password=form.cleaned_data["new_password"], meta=meta, keep_session_key=keep
+            )
             update_session_auth_hash(request, user)  # gives this session a new key: keep tracking it
             UserSession.objects.filter(session_key=keep).update(session_key=request.session.session_key)
             messages.success(request, _("Your password is changed. Your other sessions are signed out."))
         elif action == "recovery":
-            security_services.security_set_recovery(user=user, alternate_email=form.cleaned_data["alternate_email"],
-                                                    alternate_phone=form.cleaned_data["alternate_phone"],
-                                                    meta=meta, keep_session_key=keep)
+            security_services.security_set_recovery(
+                user=user,
+                alternate_email=form.cleaned_data["alternate_email"],
+                alternate_phone=form.cleaned_data["alternate_phone"],
+                meta=meta,
+                keep_session_key=keep,
+            )
             messages.success(request, _("Your recovery contacts are saved. Your other sessions are signed out."))
         elif action == "backup_codes":
             request.session["backup_codes"] = security_services.security_backup_codes_regenerate(
-                user=user, meta=meta, keep_session_key=keep)
+                user=user, meta=meta, keep_session_key=keep
+            )
             request.session["after_codes"] = request.path
             return redirect("accounts:backup_codes")
         elif action == "second_factor":
@@ -64,11 +68,18 @@ def security(request):
             request.session["enrol_device"] = device.pk
             return redirect("accounts:security_enrol")
         return redirect("accounts:security")
-    return render(request, "accounts/security.html", {
-        "forms": forms, "has_device": user_has_device(user), "must_change": user.must_change_password,
-        "requires_second_factor": policy.requires_second_factor(user),
-        "signins": selectors.recent_signins(user), "minimum": policy.minimum_password_length(user),
-    })
+    return render(
+        request,
+        "accounts/security.html",
+        {
+            "forms": forms,
+            "has_device": user_has_device(user),
+            "must_change": user.must_change_password,
+            "requires_second_factor": policy.requires_second_factor(user),
+            "signins": selectors.recent_signins(user),
+            "minimum": policy.minimum_password_length(user),
+        },
+    )
 
 
 @login_required
@@ -81,21 +92,20 @@ def security_enrol(request):
     from ..services.second_factor import SecondFactorError, totp_enrolment_confirm
     from .signin import qr_svg
 
-    device = TOTPDevice.objects.filter(pk=request.session.get("enrol_device"), user=request.user,
-                                       confirmed=False).first()
+    device = TOTPDevice.objects.filter(pk=request.session.get("enrol_device"), user=request.user, confirmed=False).first()
     if device is None:
         return redirect("accounts:security")
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         meta = RequestMeta.from_request(request)
         try:
-            codes = totp_enrolment_confirm(user=request.user, device_id=device.pk, token=form.cleaned_data["token"],
-                                           meta=meta)
+            codes = totp_enrolment_confirm(user=request.user, device_id=device.pk, token=form.cleaned_data["token"], meta=meta)
         except SecondFactorError as exc:
             form.add_error("token", exc.message)
         else:
-            security_services.security_second_factor_replaced(user=request.user, meta=meta,
-                                                              keep_session_key=request.session.session_key)
+            security_services.security_second_factor_replaced(
+                user=request.user, meta=meta, keep_session_key=request.session.session_key
+            )
             otp_login(request, TOTPDevice.objects.get(pk=device.pk))
             request.session.pop("enrol_device", None)
             request.session["backup_codes"] = codes
@@ -104,7 +114,13 @@ def security_enrol(request):
     import base64
 
     secret = base64.b32encode(device.bin_key).decode()
-    return render(request, "accounts/signin_enrol.html", {
-        "form": form, "qr": qr_svg(device.config_url), "user_email": request.user.email,
-        "secret": " ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
-    })
+    return render(
+        request,
+        "accounts/signin_enrol.html",
+        {
+            "form": form,
+            "qr": qr_svg(device.config_url),
+            "user_email": request.user.email,
+            "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+        },
+    )

@@ -31,8 +31,9 @@ PENDING_SECONDS = 600
 
 def _limited(request, email=""):
     by_ip = is_ratelimited(request, group="signin.ip", key="ip", rate="30/10m", method="POST", increment=True)
-    by_user = is_ratelimited(request, group="signin.user", key=lambda g, r: email.lower() or "-",
-                             rate="20/10m", method="POST", increment=True)
+    by_user = is_ratelimited(
+        request, group="signin.user", key=lambda g, r: email.lower() or "-", rate="20/10m", method="POST", increment=True
+    )
     return by_ip or by_user
 
 
@@ -84,18 +85,17 @@ def signin(request):
         if _limited(request, email):
             return render(request, "accounts/login.html", {"form": form, "limited": True}, status=429)
         try:
-            user = services.signin_authenticate(request=request, email=email, password=form.cleaned_data["password"],
-                                                meta=RequestMeta.from_request(request))
+            user = services.signin_authenticate(
+                request=request, email=email, password=form.cleaned_data["password"], meta=RequestMeta.from_request(request)
+            )
         except services.SignInError as exc:
             form.add_error(None, exc.message)
         else:
             if not policy.requires_second_factor(user) and not user_has_device(user):
-                request.session[PENDING] = {"user": user.pk, "at": now().timestamp(),
-                                            "next": _next_url(request, _landing(user))}
+                request.session[PENDING] = {"user": user.pk, "at": now().timestamp(), "next": _next_url(request, _landing(user))}
                 return _complete(request, user, None, "password")
             request.session.cycle_key()
-            request.session[PENDING] = {"user": user.pk, "at": now().timestamp(),
-                                        "next": _next_url(request, _landing(user))}
+            request.session[PENDING] = {"user": user.pk, "at": now().timestamp(), "next": _next_url(request, _landing(user))}
             if user_has_device(user):
                 return redirect("accounts:signin_verify")
             return redirect("accounts:signin_enrol")
@@ -136,8 +136,9 @@ def signin_enrol(request):
     device = TOTPDevice.objects.filter(pk=request.session.get("enrol_device"), user=user, confirmed=False).first()
     if request.method == "POST" and device is not None and form.is_valid():
         try:
-            codes = services.totp_enrolment_confirm(user=user, device_id=device.pk, token=form.cleaned_data["token"],
-                                                    meta=RequestMeta.from_request(request))
+            codes = services.totp_enrolment_confirm(
+                user=user, device_id=device.pk, token=form.cleaned_data["token"], meta=RequestMeta.from_request(request)
+            )
         except services.second_factor.SecondFactorError as exc:
             form.add_error("token", exc.message)
         else:
@@ -150,10 +151,16 @@ def signin_enrol(request):
         device = services.totp_enrolment_start(user=user)
         request.session["enrol_device"] = device.pk
     secret = base64.b32encode(device.bin_key).decode()
-    return render(request, "accounts/signin_enrol.html", {
-        "form": form, "qr": qr_svg(device.config_url), "secret": " ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
-        "user_email": user.email,
-    })
+    return render(
+        request,
+        "accounts/signin_enrol.html",
+        {
+            "form": form,
+            "qr": qr_svg(device.config_url),
+            "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+            "user_email": user.email,
+        },
+    )
 
 
 def backup_codes(request):
@@ -161,9 +168,14 @@ def backup_codes(request):
     codes = request.session.pop("backup_codes", None)
     if not request.user.is_authenticated or not codes:
         return redirect("accounts:login")
-    return render(request, "accounts/backup_codes.html", {
-        "codes": codes, "next": request.session.pop("after_codes", _landing(request.user)),
-    })
+    return render(
+        request,
+        "accounts/backup_codes.html",
+        {
+            "codes": codes,
+            "next": request.session.pop("after_codes", _landing(request.user)),
+        },
+    )
 
 
 @require_http_methods(["POST"])

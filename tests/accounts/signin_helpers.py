@@ -56,8 +56,9 @@ def code_from(device) -> str:
 def wrong_code(device) -> str:
     """Six digits that no nearby time step of ``device`` produces."""
     device.refresh_from_db()
-    valid = {f"{totp(device.bin_key, device.step, device.t0, device.digits, d):06d}"
-             for d in range(device.drift - 3, device.drift + 4)}
+    valid = {
+        f"{totp(device.bin_key, device.step, device.t0, device.digits, d):06d}" for d in range(device.drift - 3, device.drift + 4)
+    }
     return next(c for c in (f"{n:06d}" for n in range(1000)) if c not in valid)
 
 

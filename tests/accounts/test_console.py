@@ -54,11 +54,9 @@ def still_signed_in(other: Client) -> bool:
 @pytest.fixture
 def world(db):
     w = SimpleNamespace()
-    w.a = factories.TenantFactory(legal_name="Fabrikam SARL", primary_domain="fabrikam.example",
-                                  phone_on_record="+33 1 70 00 00 01")
+    w.a = factories.TenantFactory(legal_name="Fabrikam SARL", primary_domain="fabrikam.example", phone_on_record="+33 1 70 00 00 01")
     TenantDomain.objects.create(tenant=w.a, domain="fabrikam.fr")
-    w.b = factories.TenantFactory(legal_name="Contoso SA", primary_domain="contoso.example",
-                                  phone_on_record="+33 1 70 00 00 02")
+    w.b = factories.TenantFactory(legal_name="Contoso SA", primary_domain="contoso.example", phone_on_record="+33 1 70 00 00 02")
     w.ga = person(w.a, GA, "gloria@fabrikam.example", device=True)
     w.ua = person(w.a, UA, "ulysse@fabrikam.example", device=True)
     w.member = person(w.a, MEMBER, "maya@fabrikam.example")  # members sign in with a password only
@@ -110,7 +108,7 @@ def errors_shown(response) -> list[str]:
     """Error messages queued for the next page, or shown on this one (form errors)."""
     found = [str(m) for m in get_messages(response.wsgi_request) if m.level_tag == "error"]
     if response.status_code == 200:
-        found += re.findall(r'alert-danger[^>]*>(.*?)</', response.content.decode(), re.S)
+        found += re.findall(r"alert-danger[^>]*>(.*?)</", response.content.decode(), re.S)
     return found
 
 
@@ -120,16 +118,16 @@ ACTIONS = {
     "dashboard": lambda c, w: c.get(url(w.a)),
     "users": lambda c, w: c.get(url(w.a, "users")),
     "invite_get": lambda c, w: c.get(url(w.a, "users/invite")),
-    "invite_post": lambda c, w: c.post(url(w.a, "users/invite"), {"email": "nina@fabrikam.example",
-                                                                  "full_name": "Nina Neuve"}),
+    "invite_post": lambda c, w: c.post(url(w.a, "users/invite"), {"email": "nina@fabrikam.example", "full_name": "Nina Neuve"}),
     "role": lambda c, w: c.post(url(w.a, "role", w.target), {"role": UA}),
     "deactivate": lambda c, w: c.post(url(w.a, "deactivate", w.target)),
     "reset_link": lambda c, w: c.post(url(w.a, "reset-password", w.target), {"mode": "link"}),
     "reset_temporary": lambda c, w: c.post(url(w.a, "reset-password", w.target), {"mode": "temporary"}),
     "reenrol": lambda c, w: c.post(url(w.a, "second-factor", w.target)),
     "settings_get": lambda c, w: c.get(url(w.a, "settings")),
-    "settings_post": lambda c, w: c.post(url(w.a, "settings"), {"self_service_reset_enabled": "on",
-                                                                "phone_on_record": "+33 1 70 00 00 99"}),
+    "settings_post": lambda c, w: c.post(
+        url(w.a, "settings"), {"self_service_reset_enabled": "on", "phone_on_record": "+33 1 70 00 00 99"}
+    ),
     "service_requests": lambda c, w: c.get(url(w.a, "requests")),
     "audit": lambda c, w: c.get(url(w.a, "audit")),
 }
@@ -148,18 +146,23 @@ EFFECTS = {
     "dashboard": lambda r, w: "gloria@fabrikam.example" in _page(r) and "contoso" not in _page(r),
     "users": lambda r, w: "theo@fabrikam.example" in _page(r) and "contoso" not in _page(r),
     "invite_get": lambda r, w: 'name="email"' in _page(r),
-    "invite_post": lambda r, w: r.status_code == 302 and Membership.objects.filter(
-        tenant=w.a, role=MEMBER, user__email="nina@fabrikam.example", user__is_active=False).exists(),
+    "invite_post": lambda r, w: (
+        r.status_code == 302
+        and Membership.objects.filter(tenant=w.a, role=MEMBER, user__email="nina@fabrikam.example", user__is_active=False).exists()
+    ),
     "role": lambda r, w: Membership.objects.get(tenant=w.a, user=w.target).role == UA,
     "deactivate": lambda r, w: not _target(w).is_active,
     "reset_link": lambda r, w: OutboxMessage.objects.filter(
-        template="password_reset_by_admin", to_email=w.target.email, secrets__has_key="reset_url").exists(),
+        template="password_reset_by_admin", to_email=w.target.email, secrets__has_key="reset_url"
+    ).exists(),
     "reset_temporary": lambda r, w: 'id="temporary-password"' in _page(r) and _target(w).must_change_password,
-    "reenrol": lambda r, w: not TOTPDevice.objects.filter(user=w.target).exists()
-    and not StaticDevice.objects.filter(user=w.target).exists(),
+    "reenrol": lambda r, w: (
+        not TOTPDevice.objects.filter(user=w.target).exists() and not StaticDevice.objects.filter(user=w.target).exists()
+    ),
     "settings_get": lambda r, w: "fabrikam.fr" in _page(r) and 'name="phone_on_record"' in _page(r),
-    "settings_post": lambda r, w: Tenant.objects.filter(pk=w.a.pk, self_service_reset_enabled=True,
-                                                         phone_on_record="+33 1 70 00 00 99").exists(),
+    "settings_post": lambda r, w: Tenant.objects.filter(
+        pk=w.a.pk, self_service_reset_enabled=True, phone_on_record="+33 1 70 00 00 99"
+    ).exists(),
     "service_requests": lambda r, w: "SR-FABR-0001" in _page(r) and "SR-CONT-0001" not in _page(r),
     "audit": lambda r, w: "fabrikam.only" in _page(r) and "contoso.only" not in _page(r),
 }
@@ -214,22 +217,28 @@ ON_USERS = ["role", "deactivate", "reset_link", "reset_temporary", "reenrol"]
 @pytest.mark.parametrize("target", ["global_admin", "other_user_admin"])
 @pytest.mark.parametrize("action", ON_USERS)
 def test_user_admin_is_refused_on_admins(world, action, target):
-    world.target = world.ga if target == "global_admin" else person(world.a, UA, "ursula@fabrikam.example",
-                                                                        device=True, backup=True)
+    world.target = world.ga if target == "global_admin" else person(world.a, UA, "ursula@fabrikam.example", device=True, backup=True)
     browser = client_for(world.ua)
     before = snapshot(world)
-    response = (browser.post(url(world.a, "role", world.target), {"role": MEMBER}) if action == "role"
-                else ACTIONS[action](browser, world))
-    assert response.status_code == 302 and errors_shown(response) and snapshot(world) == before, \
-        outcome(action, response, world, before)
+    response = (
+        browser.post(url(world.a, "role", world.target), {"role": MEMBER}) if action == "role" else ACTIONS[action](browser, world)
+    )
+    assert response.status_code == 302 and errors_shown(response) and snapshot(world) == before, outcome(
+        action, response, world, before
+    )
 
 
 @pytest.mark.parametrize("action", ON_USERS)
 def test_other_tenant_admin_cannot_reach_a_user_through_its_own_urls(world, action):
     browser = client_for(world.gb)
     before = snapshot(world)
-    paths = {"role": "role", "deactivate": "deactivate", "reset_link": "reset-password",
-             "reset_temporary": "reset-password", "reenrol": "second-factor"}
+    paths = {
+        "role": "role",
+        "deactivate": "deactivate",
+        "reset_link": "reset-password",
+        "reset_temporary": "reset-password",
+        "reenrol": "second-factor",
+    }
     data = {"role": {"role": GA}, "reset_link": {"mode": "link"}, "reset_temporary": {"mode": "temporary"}}
     response = browser.post(url(world.b, paths[action], world.target), data.get(action, {}))
     assert response.status_code in (403, 404) and snapshot(world) == before
@@ -288,16 +297,18 @@ def test_user_admin_cannot_demote_a_global_admin_nor_promote_themself(world):
     browser.post(url(world.a, "role", world.ga), {"role": MEMBER})
     browser.post(url(world.a, "role", world.ua), {"role": GA})
     assert dict(Membership.objects.filter(tenant=world.a).values_list("user__email", "role")) == {
-        "gloria@fabrikam.example": GA, "ulysse@fabrikam.example": UA,
-        "maya@fabrikam.example": MEMBER, "theo@fabrikam.example": MEMBER}
+        "gloria@fabrikam.example": GA,
+        "ulysse@fabrikam.example": UA,
+        "maya@fabrikam.example": MEMBER,
+        "theo@fabrikam.example": MEMBER,
+    }
 
 
 def test_the_last_active_global_admin_cannot_be_demoted(world):
     browser = client_for(world.ga)
     response = browser.post(url(world.a, "role", world.ga), {"role": UA})
     assert Membership.objects.get(tenant=world.a, user=world.ga).role == GA
-    assert errors_shown(response) == [
-        "This is the last active global admin: make someone else global admin first."]
+    assert errors_shown(response) == ["This is the last active global admin: make someone else global admin first."]
 
 
 def test_an_inactive_global_admin_does_not_count_as_another_one(world):
@@ -359,12 +370,11 @@ def test_reset_link_is_site_url_based_and_works_once(world, deliver, settings):
     assert link.startswith(settings.SITE_URL + "/account/set-password/") and "evil.example" not in message.body
     assert AuditEvent.objects.filter(action="password.reset_by_admin", after__mode="link").exists()
 
-    path = link[len(settings.SITE_URL):]
+    path = link[len(settings.SITE_URL) :]
     stranger = Client()
     form_page = stranger.get(path, follow=True)
     assert form_page.context["validlink"]
-    done = stranger.post(form_page.redirect_chain[-1][0], {"new_password1": NEW_PASSWORD,
-                                                           "new_password2": NEW_PASSWORD})
+    done = stranger.post(form_page.redirect_chain[-1][0], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
     assert done.status_code == 302
     assert User.objects.get(pk=world.target.pk).check_password(NEW_PASSWORD)
     again = Client().get(path, follow=True)
@@ -397,9 +407,13 @@ def test_temporary_password_signs_in_once_and_asks_for_a_new_one(world):
 
 def test_temporary_passwords_differ(world):
     browser = client_for(world.ga)
-    seen = {re.search(r'id="temporary-password">([^<]+)<', browser.post(
-        url(world.a, "reset-password", world.target), {"mode": "temporary"}).content.decode()).group(1)
-        for _ in range(3)}
+    seen = {
+        re.search(
+            r'id="temporary-password">([^<]+)<',
+            browser.post(url(world.a, "reset-password", world.target), {"mode": "temporary"}).content.decode(),
+        ).group(1)
+        for _ in range(3)
+    }
     assert len(seen) == 3
 
 
@@ -433,8 +447,7 @@ def test_require_reenrolment_removes_totp_and_backup_devices(world, deliver):
 # --- invitations ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("email", ["nina@contoso.example", "nina@fabrikam.example.evil.com",
-                                   "nina@notfabrikam.example"])
+@pytest.mark.parametrize("email", ["nina@contoso.example", "nina@fabrikam.example.evil.com", "nina@notfabrikam.example"])
 def test_invite_refuses_an_email_outside_the_verified_domains(world, email):
     response = client_for(world.ga).post(url(world.a, "users/invite"), {"email": email, "full_name": "Nina"})
     assert response.status_code == 200 and "is not on a verified domain" in response.content.decode()
@@ -461,7 +474,7 @@ def test_invitation_link_works_once_and_activates_the_member(world, deliver, set
     deliver()
     link = link_in(emails_to("nina@fabrikam.fr")[0], "/account/set-password/")
     assert link.startswith(settings.SITE_URL)
-    path = link[len(settings.SITE_URL):]
+    path = link[len(settings.SITE_URL) :]
     invited = Client()
     form_page = invited.get(path, follow=True)
     assert form_page.context["validlink"]
@@ -489,8 +502,7 @@ def test_phone_change_tells_every_admin_and_is_audited(world, deliver):
     client_for(world.ga).post(url(world.a, "settings"), {"phone_on_record": "+33 1 70 00 00 99"})
     assert Tenant.objects.get(pk=world.a.pk).phone_on_record == "+33 1 70 00 00 99"
     event = AuditEvent.objects.get(action="tenant.settings_changed")
-    assert (event.before["phone_on_record"], event.after["phone_on_record"]) == ("+33 1 70 00 00 01",
-                                                                                 "+33 1 70 00 00 99")
+    assert (event.before["phone_on_record"], event.after["phone_on_record"]) == ("+33 1 70 00 00 01", "+33 1 70 00 00 99")
     deliver()
     for admin in (world.ga, second, world.ua):
         mails = emails_to(admin.email)
@@ -504,8 +516,9 @@ def test_domains_are_shown_read_only(world):
     domains = page.split('id="domains"')[1].split("</ul>")[0]
     assert "fabrikam.example" in domains and "fabrikam.fr" in domains
     assert "<input" not in domains and 'name="domain' not in page
-    browser.post(url(world.a, "settings"), {"phone_on_record": "+33 1 70 00 00 01", "primary_domain": "evil.example",
-                                            "domains": "evil.example"})
+    browser.post(
+        url(world.a, "settings"), {"phone_on_record": "+33 1 70 00 00 01", "primary_domain": "evil.example", "domains": "evil.example"}
+    )
     assert Tenant.objects.get(pk=world.a.pk).all_domains == ["fabrikam.example", "fabrikam.fr"]
 
 
@@ -542,8 +555,6 @@ def test_audit_log_filters_by_action(world):
 # --- two global admins demoting each other at the same moment -------------------------------------------------
 
 
-
-
 def test_two_global_admins_demoting_each_other_at_once_leave_one(transactional_db, private_broker):
     tenant = factories.TenantFactory()
     first = person(tenant, GA, f"first@{tenant.primary_domain}")
@@ -552,8 +563,7 @@ def test_two_global_admins_demoting_each_other_at_once_leave_one(transactional_d
 
     def demote(actor, target):
         try:
-            console_services.console_set_role(actor=Actor(kind="user", user=actor), tenant=tenant, user=target,
-                                              role=MEMBER)
+            console_services.console_set_role(actor=Actor(kind="user", user=actor), tenant=tenant, user=target, role=MEMBER)
             results[actor.email] = "demoted"
         except console_services.ConsoleError as exc:
             results[actor.email] = str(exc.message)
@@ -571,8 +581,7 @@ def test_two_global_admins_demoting_each_other_at_once_leave_one(transactional_d
         both_waiting, deadline = False, time.monotonic() + 10
         while not both_waiting and time.monotonic() < deadline:
             cursor.execute("SELECT pg_stat_clear_snapshot()")  # else the view is frozen for the transaction
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                           " AND wait_event_type = 'Lock'")
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
             both_waiting = cursor.fetchone()[0] >= 2
             time.sleep(0.05)
     for t in threads:
@@ -581,8 +590,9 @@ def test_two_global_admins_demoting_each_other_at_once_leave_one(transactional_d
     assert both_waiting, "the two changes did not both get under way"
 
     assert Membership.objects.filter(tenant=tenant, role=GA).count() == 1, results
-    assert sorted(results.values()) == [
-        "This is the last active global admin: make someone else global admin first.", "demoted"], results
+    assert sorted(results.values()) == ["This is the last active global admin: make someone else global admin first.", "demoted"], (
+        results
+    )
 
 
 def test_a_reset_is_announced_on_the_alternate_address_without_the_link(world, deliver):
@@ -627,8 +637,10 @@ def test_self_service_reset_for_selected_users_only(world, deliver):
     from accounts.services.reset import user_may_self_reset
 
     browser = client_for(world.ga)
-    browser.post(url(world.a, "settings"), {"self_service_reset_enabled": "on", "self_service_reset_scope": "selected",
-                                           "phone_on_record": world.a.phone_on_record})
+    browser.post(
+        url(world.a, "settings"),
+        {"self_service_reset_enabled": "on", "self_service_reset_scope": "selected", "phone_on_record": world.a.phone_on_record},
+    )
     world.a.refresh_from_db()
     assert world.a.self_service_reset_scope == "selected"
     assert not user_may_self_reset(world.target)
@@ -680,8 +692,9 @@ def test_the_console_audit_log_hides_support_notes(world):
     from tickets.models import ServiceRequest
 
     sr = ServiceRequest.objects.get(reference="SR-FABR-0001")
-    audit_event_record(actor=Actor.system(), action="check.recorded", target=sr, tenant=world.a,
-                       after={"note": "CFO does not know this person"})
+    audit_event_record(
+        actor=Actor.system(), action="check.recorded", target=sr, tenant=world.a, after={"note": "CFO does not know this person"}
+    )
     page = client_for(world.ga).get(url(world.a, "audit")).content.decode()
     assert "CFO does not know" not in page and "check.recorded" not in page
 

@@ -50,6 +50,7 @@ CODE_SUBJECT = "Your password reset code"
 
 # --- people and companies ----------------------------------------------------------------------
 
+
 def member(tenant, email, role=Membership.Role.MEMBER, **kwargs):
     user = factories.UserFactory(email=email, **kwargs)
     factories.MembershipFactory(user=user, tenant=tenant, role=role)
@@ -58,8 +59,9 @@ def member(tenant, email, role=Membership.Role.MEMBER, **kwargs):
 
 @pytest.fixture
 def tenant(db):
-    return factories.TenantFactory(legal_name="Contoso Conseil SARL", primary_domain="contoso.example",
-                                   self_service_reset_enabled=True)
+    return factories.TenantFactory(
+        legal_name="Contoso Conseil SARL", primary_domain="contoso.example", self_service_reset_enabled=True
+    )
 
 
 @pytest.fixture
@@ -70,16 +72,17 @@ def alice(tenant):
 @pytest.fixture
 def admins(tenant):
     """A global admin, a user admin, and a plain colleague who is no admin."""
-    return (member(tenant, GLOBAL_ADMIN, Membership.Role.GLOBAL_ADMIN, alternate_email="gabriel@mail.example"),
-            member(tenant, USER_ADMIN, Membership.Role.USER_ADMIN),
-            member(tenant, COLLEAGUE))
+    return (
+        member(tenant, GLOBAL_ADMIN, Membership.Role.GLOBAL_ADMIN, alternate_email="gabriel@mail.example"),
+        member(tenant, USER_ADMIN, Membership.Role.USER_ADMIN),
+        member(tenant, COLLEAGUE),
+    )
 
 
 @pytest.fixture
 def fabrikam(db):
     """Self-service off, and no active global admin: theirs has left (deactivated). A user admin remains."""
-    company = factories.TenantFactory(legal_name="Fabrikam Holdings SA", primary_domain=FABRIKAM,
-                                      self_service_reset_enabled=False)
+    company = factories.TenantFactory(legal_name="Fabrikam Holdings SA", primary_domain=FABRIKAM, self_service_reset_enabled=False)
     member(company, f"former@{FABRIKAM}", Membership.Role.GLOBAL_ADMIN, is_active=False)
     member(company, f"uma@{FABRIKAM}", Membership.Role.USER_ADMIN)
     member(company, f"bob@{FABRIKAM}", alternate_email="bob.home@mail.example")
@@ -87,6 +90,7 @@ def fabrikam(db):
 
 
 # --- acting as the person ----------------------------------------------------------------------
+
 
 def path_of(url: str) -> str:
     return re.sub(r"^https?://[^/]+", "", url)
@@ -121,8 +125,7 @@ def begin(client, email):
 
 def codes_to(address):
     """The codes emailed to ``address``, oldest first."""
-    return [re.search(r"^\s*(\d{6})\s*$", m.body, re.M).group(1)
-            for m in emails_to(address) if m.subject == CODE_SUBJECT]
+    return [re.search(r"^\s*(\d{6})\s*$", m.body, re.M).group(1) for m in emails_to(address) if m.subject == CODE_SUBJECT]
 
 
 def latest_code(deliver, address=ALICE_HOME):
@@ -210,6 +213,7 @@ def wait_for_fresh_rate_window(group, key):
 
 # --- step 1: which type of account -------------------------------------------------------------
 
+
 def test_the_sign_in_page_leads_to_the_reset(client, db):
     assert 'href="/password-reset/"' in text(client.get("/login/"))
 
@@ -234,6 +238,7 @@ def test_choosing_no_account_type_asks_again(db):
 
 
 # --- the organisation's switch -----------------------------------------------------------------
+
 
 def test_switch_on_a_code_goes_to_the_alternate_email_and_sets_the_new_password(client, alice, deliver):
     page = begin(client, ALICE)
@@ -294,8 +299,7 @@ def test_switch_off_the_page_sends_to_the_admin_who_is_told(client, tenant, alic
     assert alice.check_password(factories.PASSWORD)
 
 
-def test_the_switch_off_page_is_the_same_for_every_organisation_and_for_none(tenant, alice, admins, fabrikam,
-                                                                            deliver):
+def test_the_switch_off_page_is_the_same_for_every_organisation_and_for_none(tenant, alice, admins, fabrikam, deliver):
     assert reverse("tickets:new", args=["admin_left"]) == SERVICE_REQUEST
     switch_off(tenant)
     # A real account on a domain of no organisation: it must not get a code, nor tell anyone.
@@ -317,8 +321,16 @@ def test_the_switch_off_page_is_the_same_for_every_organisation_and_for_none(ten
     assert "If your organisation has no administrator who can reset passwords" in body
     assert SERVICE_REQUEST in hrefs(first), "a plain link to the service-request form, nothing added to it"
     assert not [h for h in hrefs(first) if "?" in h or "company" in h], hrefs(first)
-    for secret in ("Contoso Conseil SARL", "Fabrikam Holdings SA", "contoso", "fabrikam", "nowhere",
-                   "no active global admin", "no global admin", "has not turned on"):
+    for secret in (
+        "Contoso Conseil SARL",
+        "Fabrikam Holdings SA",
+        "contoso",
+        "fabrikam",
+        "nowhere",
+        "no active global admin",
+        "no global admin",
+        "has not turned on",
+    ):
         assert secret.lower() not in body.lower(), secret
 
     # The form the link leads to knows nothing of the company either.
@@ -366,6 +378,7 @@ def test_the_switch_off_page_in_french_is_the_same_for_everyone(tenant, alice, a
 
 
 # --- the CAPTCHA -------------------------------------------------------------------------------
+
 
 def test_the_image_captcha_right_answer_passes_and_a_wrong_one_is_refused(client, alice):
     page = client.get(USER_ID)
@@ -468,6 +481,7 @@ def test_the_audio_of_one_language_is_made_of_that_language_s_clips():
 
 # --- nothing says whether an account exists ----------------------------------------------------
 
+
 def journey(client, email, wrong_code):
     """Every page a person sees after the CAPTCHA."""
     choose_work_account(client)
@@ -503,8 +517,7 @@ def test_before_the_captcha_nothing_differs_either(alice):
     for email in (ALICE, GHOST):
         client = Client()
         choose_work_account(client)
-        pages[email] = [client.get(USER_ID), submit_user_id(client, email, answer="wrong"),
-                        client.post(USER_ID, {"email": email})]
+        pages[email] = [client.get(USER_ID), submit_user_id(client, email, answer="wrong"), client.post(USER_ID, {"email": email})]
     for a, b in zip(pages[ALICE], pages[GHOST]):
         assert a.status_code == b.status_code == 200
         assert templates(a) == templates(b)
@@ -513,6 +526,7 @@ def test_before_the_captcha_nothing_differs_either(alice):
 
 
 # --- codes -------------------------------------------------------------------------------------
+
 
 def test_a_code_expires_after_5_minutes(client, alice, deliver):
     begin(client, ALICE)
@@ -637,6 +651,7 @@ def test_a_verified_session_still_ends_after_15_minutes(client, alice, deliver):
 
 # --- authenticator codes -----------------------------------------------------------------------
 
+
 def test_a_user_with_an_authenticator_must_give_its_code_too(client, alice, deliver):
     TOTPDevice.objects.create(user=alice, name="phone", confirmed=True)
     begin(client, ALICE)
@@ -684,6 +699,7 @@ def test_a_global_admin_without_an_authenticator_cannot_reset(client, tenant, de
 
 
 # --- after success -----------------------------------------------------------------------------
+
 
 def test_success_ends_other_sessions_and_does_not_sign_in(client, alice, deliver):
     laptop = Client()
@@ -781,6 +797,7 @@ def test_a_made_up_freeze_token_does_nothing(client, alice):
 
 # --- the new password --------------------------------------------------------------------------
 
+
 def test_a_short_password_is_refused_next_to_the_field(client, alice, admins, deliver):
     begin(client, ALICE)
     assert enter_code(client, latest_code(deliver))["Location"] == NEW_PASSWORD
@@ -813,10 +830,12 @@ def test_a_common_or_mismatched_password_is_refused(client, alice, deliver):
 
 # --- rate limits -------------------------------------------------------------------------------
 
+
 def test_too_many_user_id_posts_from_one_ip_get_429(client, db):
     wait_for_fresh_rate_window("reset.start.ip", "ip")
-    statuses = [client.post(USER_ID, {"email": f"u{i}@contoso.example", "captcha_0": "x", "captcha_1": "y"}).status_code
-                for i in range(11)]
+    statuses = [
+        client.post(USER_ID, {"email": f"u{i}@contoso.example", "captcha_0": "x", "captcha_1": "y"}).status_code for i in range(11)
+    ]
     assert statuses == [200] * 10 + [429]
     last = client.post(USER_ID, {"email": "u99@contoso.example"})
     assert last.status_code == 429 and "Too many attempts" in text(last)
@@ -824,8 +843,10 @@ def test_too_many_user_id_posts_from_one_ip_get_429(client, db):
 
 def test_too_many_user_id_posts_for_one_user_id_get_429_from_any_ip(client, alice):
     wait_for_fresh_rate_window("reset.start.id", lambda g, r: ALICE)
-    statuses = [client.post(USER_ID, {"email": ALICE, "captcha_0": "x", "captcha_1": "y"},
-                            REMOTE_ADDR=f"10.0.0.{i}").status_code for i in range(11)]
+    statuses = [
+        client.post(USER_ID, {"email": ALICE, "captcha_0": "x", "captcha_1": "y"}, REMOTE_ADDR=f"10.0.0.{i}").status_code
+        for i in range(11)
+    ]
     assert statuses == [200] * 10 + [429]
     # even with a right CAPTCHA answer, from yet another address
     blocked = submit_user_id(client, ALICE, REMOTE_ADDR="10.0.1.1")
@@ -843,6 +864,8 @@ def test_too_many_code_attempts_get_429(client, alice, deliver):
 def test_spaces_or_capitals_around_the_user_id_do_not_escape_its_limit(client, alice):
     wait_for_fresh_rate_window("reset.start.id", lambda g, r: ALICE)
     variants = [" " * i + (ALICE.upper() if i % 2 else ALICE) + " " * (i % 3) for i in range(11)]
-    statuses = [client.post(USER_ID, {"email": v, "captcha_0": "x", "captcha_1": "y"},
-                            REMOTE_ADDR=f"10.0.0.{i}").status_code for i, v in enumerate(variants)]
+    statuses = [
+        client.post(USER_ID, {"email": v, "captcha_0": "x", "captcha_1": "y"}, REMOTE_ADDR=f"10.0.0.{i}").status_code
+        for i, v in enumerate(variants)
+    ]
     assert statuses == [200] * 10 + [429]

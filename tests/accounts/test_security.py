@@ -40,8 +40,12 @@ def _change_password(client, new_password, current=PASSWORD, token=None):
 
 
 def _set_recovery(client, alternate_email="", alternate_phone="", current=PASSWORD, token=None):
-    data = {"action": "recovery", "recovery-alternate_email": alternate_email,
-            "recovery-alternate_phone": alternate_phone, "recovery-current_password": current}
+    data = {
+        "action": "recovery",
+        "recovery-alternate_email": alternate_email,
+        "recovery-alternate_phone": alternate_phone,
+        "recovery-current_password": current,
+    }
     if token is not None:
         data["recovery-token"] = token
     return client.post(SECURITY, data)
@@ -152,8 +156,7 @@ def test_setting_recovery_contacts_ends_other_sessions_and_tells_old_and_new_add
 
 def test_recovery_contacts_need_the_password_and_a_code(client, admin):
     sign_in(client, admin, code=admin.codes[0])
-    wrong_password = _set_recovery(client, alternate_email="x@home.example", current="nope nope nope",
-                                   token=admin.codes[1])
+    wrong_password = _set_recovery(client, alternate_email="x@home.example", current="nope nope nope", token=admin.codes[1])
     assert field_error(wrong_password, "id_recovery-current_password") == "This is not your current password."
     wrong_code_ = _set_recovery(client, alternate_email="x@home.example", token=wrong_code(admin.device))
     assert field_error(wrong_code_, "id_recovery-token") == "That code is not right, or it was already used."
@@ -176,8 +179,9 @@ def test_the_sign_in_email_is_not_a_recovery_address(client, db):
 
 def test_new_backup_codes_replace_the_old_ones(client, admin, deliver):
     sign_in(client, admin, code=admin.codes[0])
-    response = client.post(SECURITY, {"action": "backup_codes", "backup_codes-current_password": PASSWORD,
-                                      "backup_codes-token": code_from(admin.device)})
+    response = client.post(
+        SECURITY, {"action": "backup_codes", "backup_codes-current_password": PASSWORD, "backup_codes-token": code_from(admin.device)}
+    )
     assert response.status_code == 302 and response["Location"] == "/login/backup-codes/"
     page = client.get("/login/backup-codes/").content.decode()
     new_codes = re.findall(r"<li>([^<]+)</li>", page.split('id="backup-codes"')[1])
@@ -197,8 +201,9 @@ def test_new_backup_codes_replace_the_old_ones(client, admin, deliver):
 def test_replacing_the_authenticator_needs_a_code_from_the_new_app(client, admin):
     old = admin.device
     sign_in(client, admin, code=admin.codes[0])
-    response = client.post(SECURITY, {"action": "second_factor", "second_factor-current_password": PASSWORD,
-                                      "second_factor-token": code_from(old)})
+    response = client.post(
+        SECURITY, {"action": "second_factor", "second_factor-current_password": PASSWORD, "second_factor-token": code_from(old)}
+    )
     assert response.status_code == 302 and response["Location"] == "/account/security/authenticator/"
 
     page = client.get("/account/security/authenticator/")
@@ -217,8 +222,9 @@ def test_a_confirmed_new_authenticator_replaces_the_old_one(client, admin, deliv
     old_key = old.bin_key
     other = new_client_signed_in(admin, code=admin.codes[0])
     sign_in(client, admin, code=admin.codes[1])
-    client.post(SECURITY, {"action": "second_factor", "second_factor-current_password": PASSWORD,
-                           "second_factor-token": code_from(old)})
+    client.post(
+        SECURITY, {"action": "second_factor", "second_factor-current_password": PASSWORD, "second_factor-token": code_from(old)}
+    )
     client.get("/account/security/authenticator/")
     new = TOTPDevice.objects.get(user=admin, confirmed=False)
     response = client.post("/account/security/authenticator/", {"token": code_from(new)})

@@ -350,8 +350,7 @@ def test_member_is_not_signed_out_when_idle(client, db):
 
 def test_a_member_goes_where_they_were_going(client, db):
     user = member()
-    response = client.post("/login/?next=/requests/new/", {"email": user.email, "password": PASSWORD,
-                                                            "next": "/requests/new/"})
+    response = client.post("/login/?next=/requests/new/", {"email": user.email, "password": PASSWORD, "next": "/requests/new/"})
     assert response["Location"] == "/requests/new/"
     evil = Client().post("/login/", {"email": user.email, "password": PASSWORD, "next": "https://evil.example/"})
     assert evil["Location"] == SECURITY

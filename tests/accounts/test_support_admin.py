@@ -18,13 +18,22 @@ def test_a_superuser_changing_the_phone_on_record_is_audited_and_told(client, db
     url = f"/admin/accounts/tenant/{tenant.pk}/change/"
     page = client.get(url)
     assert page.status_code == 200
-    data = {"legal_name": tenant.legal_name, "partner_id": tenant.partner_id, "country": "FR",
-            "postal_address": tenant.postal_address, "phone_on_record": "+33 6 66 66 66 66",
-            "primary_domain": tenant.primary_domain, "self_service_reset_scope": "all",
-            "other_domains-TOTAL_FORMS": "1", "other_domains-INITIAL_FORMS": "0",
-            "other_domains-0-domain": "new-domain.example",
-            "memberships-TOTAL_FORMS": "1", "memberships-INITIAL_FORMS": "1",
-            "memberships-0-id": Membership.objects.get(tenant=tenant).pk, "memberships-0-tenant": tenant.pk}
+    data = {
+        "legal_name": tenant.legal_name,
+        "partner_id": tenant.partner_id,
+        "country": "FR",
+        "postal_address": tenant.postal_address,
+        "phone_on_record": "+33 6 66 66 66 66",
+        "primary_domain": tenant.primary_domain,
+        "self_service_reset_scope": "all",
+        "other_domains-TOTAL_FORMS": "1",
+        "other_domains-INITIAL_FORMS": "0",
+        "other_domains-0-domain": "new-domain.example",
+        "memberships-TOTAL_FORMS": "1",
+        "memberships-INITIAL_FORMS": "1",
+        "memberships-0-id": Membership.objects.get(tenant=tenant).pk,
+        "memberships-0-tenant": tenant.pk,
+    }
     response = client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:2000]
     event = AuditEvent.objects.get(action="tenant.changed_by_support")
@@ -41,9 +50,17 @@ def test_making_someone_staff_is_audited(client, db):
     TOTPDevice.objects.create(user=admin_user, name="x", confirmed=True)
     staff_client(client, admin_user)
     user = factories.UserFactory(email="new.agent@support.example")
-    data = {"email": user.email, "full_name": user.full_name, "preferred_language": "en", "is_active": "on",
-            "is_staff": "on", "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00",
-            "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"}
+    data = {
+        "email": user.email,
+        "full_name": user.full_name,
+        "preferred_language": "en",
+        "is_active": "on",
+        "is_staff": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
+    }
     response = client.post(f"/admin/accounts/user/{user.pk}/change/", data)
     assert response.status_code == 302, response.content.decode()[:3000]
     assert User.objects.get(pk=user.pk).is_staff
@@ -63,8 +80,10 @@ def test_a_password_set_in_the_admin_is_audited_and_ends_sessions(client, db):
     elsewhere.post("/login/", {"email": member.email, "password": factories.PASSWORD})
     assert elsewhere.get("/account/security/").status_code == 200
     new_password = "set by support for a reason"
-    response = client.post(f"/admin/accounts/user/{member.pk}/password/",
-                           {"password1": new_password, "password2": new_password, "usable_password": "true"})
+    response = client.post(
+        f"/admin/accounts/user/{member.pk}/password/",
+        {"password1": new_password, "password2": new_password, "usable_password": "true"},
+    )
     assert response.status_code == 302, response.content.decode()[:1500]
     assert AuditEvent.objects.filter(action="password.set_by_support", target_id=str(member.pk)).exists()
     assert OutboxMessage.objects.filter(template="security_changed", to_email=member.email).exists()

@@ -52,9 +52,13 @@ def smtp_server():
 
 
 def _pending(to="claire@fabrikam.example"):
-    return OutboxMessage.objects.create(created_at=now(), template="rejected", to_email=to, language="fr",
-                                        context={"reference": "SR-SMTP-0001", "requester_name": "Claire",
-                                                 "reason": "Numéro injoignable"})
+    return OutboxMessage.objects.create(
+        created_at=now(),
+        template="rejected",
+        to_email=to,
+        language="fr",
+        context={"reference": "SR-SMTP-0001", "requester_name": "Claire", "reason": "Numéro injoignable"},
+    )
 
 
 def test_an_email_goes_out_over_smtp_with_both_parts(db, settings, smtp_server):

@@ -9,8 +9,13 @@ from tickets import services
 from tickets.models import CheckKind, CheckOutcome, Elevation, ServiceRequest, Status, VerificationCheck
 
 # With the confirmed email: the former admin gone, and the call-back + identity + company channels.
-PASSED_CHECKS = (CheckKind.EMAIL_CONFIRMED, CheckKind.FORMER_ADMIN_GONE, CheckKind.CALLBACK_ON_RECORD,
-                 CheckKind.IDENTITY_EVIDENCE, CheckKind.COMPANY_DETAILS)
+PASSED_CHECKS = (
+    CheckKind.EMAIL_CONFIRMED,
+    CheckKind.FORMER_ADMIN_GONE,
+    CheckKind.CALLBACK_ON_RECORD,
+    CheckKind.IDENTITY_EVIDENCE,
+    CheckKind.COMPANY_DETAILS,
+)
 
 
 def pass_checks(sr, kinds=PASSED_CHECKS):
@@ -29,16 +34,20 @@ def verified_request(tenant=None, **kwargs):
 
 def proposed_request(proposer, email=None, **kwargs):
     sr = verified_request(**kwargs)
-    services.elevation_propose(service_request=sr, actor=actor(proposer), email=email or sr.elevate_email,
-                               full_name="Luc Bernard", note="" if not email else "Named by the company.")
+    services.elevation_propose(
+        service_request=sr,
+        actor=actor(proposer),
+        email=email or sr.elevate_email,
+        full_name="Luc Bernard",
+        note="" if not email else "Named by the company.",
+    )
     return sr
 
 
 def approve(sr, user):
     """Approve the proposal as it stands (what the supervisor's page shows)."""
     elevation = Elevation.objects.get(service_request=sr)
-    return services.elevation_approve(service_request=sr, actor=actor(user), elevation_id=elevation.pk,
-                                      email=elevation.email)
+    return services.elevation_approve(service_request=sr, actor=actor(user), elevation_id=elevation.pk, email=elevation.email)
 
 
 def after_waiting_period(sr):

@@ -17,8 +17,9 @@ QUEUE = "/admin/tickets/servicerequest/"
 def _requests(n, **kwargs):
     tenant = factories.TenantFactory()
     for _ in range(n):
-        factories.ServiceRequestFactory(tenant_on_record=tenant, status="new", tenant=tenant,
-                                        sla_due_at=now() + timedelta(hours=5), **kwargs)
+        factories.ServiceRequestFactory(
+            tenant_on_record=tenant, status="new", tenant=tenant, sla_due_at=now() + timedelta(hours=5), **kwargs
+        )
 
 
 def test_admin_sign_in_goes_through_the_portal_sign_in(client, agent):
@@ -76,10 +77,12 @@ def test_queue_query_count_does_not_grow_with_rows(agent_client):
 
 def test_overdue_requests_are_highlighted_and_filtered(agent_client, agent):
     tenant = factories.TenantFactory()
-    late = factories.ServiceRequestFactory(tenant_on_record=tenant, status="in_review",
-                                           sla_due_at=now() - timedelta(hours=1), reference="SR-LATE-0001")
-    factories.ServiceRequestFactory(tenant_on_record=tenant, status="in_review",
-                                    sla_due_at=now() + timedelta(hours=1), reference="SR-SOON-0001", assignee=agent)
+    late = factories.ServiceRequestFactory(
+        tenant_on_record=tenant, status="in_review", sla_due_at=now() - timedelta(hours=1), reference="SR-LATE-0001"
+    )
+    factories.ServiceRequestFactory(
+        tenant_on_record=tenant, status="in_review", sla_due_at=now() + timedelta(hours=1), reference="SR-SOON-0001", assignee=agent
+    )
     page = agent_client.get(QUEUE).content.decode()
     assert "sr-overdue" in page
     overdue = agent_client.get(QUEUE + "?overdue=yes").content.decode()
@@ -101,8 +104,13 @@ def test_queue_search_by_email_domain_and_reference(agent_client):
 
 def test_request_page_highlights_mismatches(agent_client, agent):
     tenant = factories.TenantFactory(legal_name="Fabrikam SARL", phone_on_record="+33 1 70 00 00 01")
-    sr = factories.ServiceRequestFactory(tenant_on_record=tenant, tenant=tenant, status="in_review",
-                                         company_legal_name="Fabrikam Holdings", company_phone="+33 6 99 99 99 99")
+    sr = factories.ServiceRequestFactory(
+        tenant_on_record=tenant,
+        tenant=tenant,
+        status="in_review",
+        company_legal_name="Fabrikam Holdings",
+        company_phone="+33 6 99 99 99 99",
+    )
     page = agent_client.get(f"{QUEUE}{sr.pk}/change/").content.decode()
     rows = page.split('id="comparison"')[1].split("</table>")[0]
     legal_row = [r for r in rows.split("<tr") if "Fabrikam Holdings" in r][0]
@@ -125,8 +133,7 @@ def test_staff_without_group_cannot_open_the_queue(client, db):
 
 def test_unconfirmed_requests_are_not_in_the_queue(agent_client):
     tenant = factories.TenantFactory()
-    factories.ServiceRequestFactory(tenant_on_record=tenant, status="awaiting_email_confirmation",
-                                    reference="SR-WAIT-0001")
+    factories.ServiceRequestFactory(tenant_on_record=tenant, status="awaiting_email_confirmation", reference="SR-WAIT-0001")
     factories.ServiceRequestFactory(tenant_on_record=tenant, status="new", reference="SR-CONF-0001")
     page = agent_client.get(QUEUE).content.decode()
     assert "SR-CONF-0001" in page and "SR-WAIT-0001" not in page

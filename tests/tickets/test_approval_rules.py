@@ -62,15 +62,15 @@ def test_an_approval_of_a_withdrawn_proposal_is_refused(db, agent, supervisor):
     elevation = sr.elevation
     services.elevation_send_back(service_request=sr, actor=actor(factories.supervisor()), note="Not yet.")
     with pytest.raises(DomainError):
-        services.elevation_approve(service_request=sr, actor=actor(supervisor), elevation_id=elevation.pk,
-                                   email=elevation.email)
+        services.elevation_approve(service_request=sr, actor=actor(supervisor), elevation_id=elevation.pk, email=elevation.email)
 
 
 def test_an_approval_with_a_tampered_email_is_refused(db, agent, supervisor):
     sr = proposed_request(agent)
     with pytest.raises(DomainError, match="changed"):
-        services.elevation_approve(service_request=sr, actor=actor(supervisor), elevation_id=sr.elevation.pk,
-                                   email=f"someone.else@{sr.tenant.primary_domain}")
+        services.elevation_approve(
+            service_request=sr, actor=actor(supervisor), elevation_id=sr.elevation.pk, email=f"someone.else@{sr.tenant.primary_domain}"
+        )
     assert ServiceRequest.objects.get(pk=sr.pk).status == Status.ELEVATION_PROPOSED
 
 
@@ -85,8 +85,7 @@ def _tracked(sr):
 
 @pytest.mark.parametrize("status", [Status.VERIFIED, Status.ELEVATION_PROPOSED])
 @pytest.mark.parametrize("with_file", [True, False])
-def test_a_reply_after_verification_returns_to_review_and_voids_what_depends_on_it(client, db, agent, status,
-                                                                                 with_file):
+def test_a_reply_after_verification_returns_to_review_and_voids_what_depends_on_it(client, db, agent, status, with_file):
     sr = proposed_request(agent) if status == Status.ELEVATION_PROPOSED else verified_request()
     url, raw = _tracked(sr)
     page = client.get(url).content.decode()
@@ -130,7 +129,10 @@ def test_sending_back_voids_the_checks_that_depend_on_the_requester(db, agent, s
     assert sr.status == Status.IN_REVIEW
     latest = latest_checks(sr)
     assert {k for k, c in latest.items() if c.outcome == CheckOutcome.VOIDED} == {
-        CheckKind.IDENTITY_EVIDENCE, CheckKind.COMPANY_DETAILS, CheckKind.FORMER_ADMIN_GONE}
+        CheckKind.IDENTITY_EVIDENCE,
+        CheckKind.COMPANY_DETAILS,
+        CheckKind.FORMER_ADMIN_GONE,
+    }
     assert "The ID looks edited." in AuditEvent.objects.filter(action="status.changed").latest("pk").after["note"]
 
 
@@ -158,8 +160,9 @@ def test_proposing_another_user_needs_a_note_and_tells_the_requester_and_the_adm
     with pytest.raises(DomainError, match="not the user the requester named"):
         services.elevation_propose(service_request=sr, actor=actor(agent), email=other)
 
-    elevation = services.elevation_propose(service_request=sr, actor=actor(agent), email=other,
-                                           note="Luc is on leave; the company named Eve on the call-back.")
+    elevation = services.elevation_propose(
+        service_request=sr, actor=actor(agent), email=other, note="Luc is on leave; the company named Eve on the call-back."
+    )
 
     assert elevation.differs_from_request
     deliver()
@@ -213,8 +216,9 @@ def test_a_second_request_for_the_same_tenant_is_flagged_and_blocks_both(db, age
     with pytest.raises(DomainError, match=second.reference):
         approve(first, approver)
 
-    services.service_requests_link(service_request=first, other=second, actor=actor(linker),
-                                   reason="Both from Fabrikam's office, same person to elevate.")
+    services.service_requests_link(
+        service_request=first, other=second, actor=actor(linker), reason="Both from Fabrikam's office, same person to elevate."
+    )
     assert RequestLink.objects.count() == 1
     approve(first, approver)
     assert ServiceRequest.objects.get(pk=first.pk).status == Status.COOLING_OFF
@@ -252,8 +256,7 @@ def test_only_supervisors_link_and_only_concurrent_requests(db, agent):
     with pytest.raises(DomainError, match="supervisor"):
         services.service_requests_link(service_request=first, other=second, actor=actor(agent), reason="Same.")
     with pytest.raises(DomainError, match="not concurrent"):
-        services.service_requests_link(service_request=first, other=unrelated, actor=actor(factories.supervisor()),
-                                       reason="Why not.")
+        services.service_requests_link(service_request=first, other=unrelated, actor=actor(factories.supervisor()), reason="Why not.")
     assert not RequestLink.objects.exists()
 
 
@@ -271,8 +274,12 @@ def test_a_supervisor_shortens_the_wait_with_a_reason_never_below_the_minimum(db
     with pytest.raises(DomainError, match="supervisor"):
         services.elevation_shorten_waiting(service_request=sr, actor=actor(agent), minutes=120, reason="Urgent.")
 
-    services.elevation_shorten_waiting(service_request=sr, actor=actor(shortener), minutes=60,
-                                       reason="Payroll must run today; the CEO called back on the number on record.")
+    services.elevation_shorten_waiting(
+        service_request=sr,
+        actor=actor(shortener),
+        minutes=60,
+        reason="Payroll must run today; the CEO called back on the number on record.",
+    )
 
     elevation.refresh_from_db()
     assert elevation.effective_at == elevation.waiting_started_at + timedelta(minutes=60)
@@ -297,9 +304,16 @@ def test_the_request_page_renders_in_every_status(db, agent, status):
     ServiceRequest.objects.filter(pk=sr.pk).update(status=status)
     if status in (Status.ELEVATION_PROPOSED, Status.COOLING_OFF, Status.DISPUTED, Status.ELEVATED):
         moment = timezone.now()
-        approval = {} if status == Status.ELEVATION_PROPOSED else {
-            "approved_by": supervisor, "approved_at": moment, "waiting_started_at": moment,
-            "effective_at": moment + timedelta(hours=72)}
+        approval = (
+            {}
+            if status == Status.ELEVATION_PROPOSED
+            else {
+                "approved_by": supervisor,
+                "approved_at": moment,
+                "waiting_started_at": moment,
+                "effective_at": moment + timedelta(hours=72),
+            }
+        )
         if status == Status.ELEVATED:
             approval["completed_at"] = moment + timedelta(hours=72)
         Elevation.objects.create(service_request=sr, email=sr.elevate_email, proposed_by=agent, **approval)
@@ -315,5 +329,6 @@ def test_the_request_page_renders_in_every_status(db, agent, status):
     assert ('value="resolve_objection"' in html) == (status == Status.DISPUTED)
     assert ('value="shorten_waiting"' in html) == (status == Status.COOLING_OFF)
     closed = (Status.ELEVATED, Status.REJECTED, Status.CANCELLED, Status.EXPIRED)
-    assert ('name="action" value="reject"' in html) == (status not in closed and status != Status.DISPUTED), \
+    assert ('name="action" value="reject"' in html) == (status not in closed and status != Status.DISPUTED), (
         "a disputed request is rejected only by resolving its objection"
+    )

@@ -36,7 +36,10 @@ def filed(status=S.IN_REVIEW, tenant=None, matched=True, **kwargs):
     raw, digest = tokens.new_token()
     kwargs.setdefault("dns_challenge", tokens.new_dns_challenge())
     sr = factories.ServiceRequestFactory(
-        tenant_on_record=tenant, tenant=tenant if matched else None, status=status, tracking_token_hash=digest,
+        tenant_on_record=tenant,
+        tenant=tenant if matched else None,
+        status=status,
+        tracking_token_hash=digest,
         **kwargs,
     )
     return sr, f"/requests/{sr.reference}/?token={raw}"
@@ -60,6 +63,7 @@ def run(task):
 
 
 # --- the lookup, against the real server --------------------------------------------------------
+
 
 def test_the_exact_value_passes_the_check_and_the_answer_is_kept(dns_server, agent):
     sr, _ = filed()
@@ -88,13 +92,16 @@ def test_the_exact_value_passes_the_check_and_the_answer_is_kept(dns_server, age
     assert looked.after == {"name": name, "answer": lookup.values, "error": "", "resolver": dns_server.address}
 
 
-@pytest.mark.parametrize("case, why", [
-    ("no TXT at the name", "no TXT record at this name"),
-    ("another value", "\"escalation-portal-proof=someone-else\" (not this request's value)"),
-    ("no such name", "NXDOMAIN (no such name)"),
-    ("server silent", "no answer within 0.5 s (timeout)"),
-    ("server failing", "the resolver failed (SERVFAIL or refused)"),
-])
+@pytest.mark.parametrize(
+    "case, why",
+    [
+        ("no TXT at the name", "no TXT record at this name"),
+        ("another value", '"escalation-portal-proof=someone-else" (not this request\'s value)'),
+        ("no such name", "NXDOMAIN (no such name)"),
+        ("server silent", "no answer within 0.5 s (timeout)"),
+        ("server failing", "the resolver failed (SERVFAIL or refused)"),
+    ],
+)
 def test_nothing_passes_without_the_value_and_the_answer_says_why(dns_server, agent, case, why):
     sr, _ = filed()
     if case == "no TXT at the name":
@@ -132,9 +139,18 @@ def test_a_resolver_that_never_answers_times_out_quickly(dns_black_hole, agent):
     assert dns_checks(sr) == []
 
 
-@pytest.mark.parametrize("published", [
-    "{v} ", " {v}", "{v}x", "\"{v}\"", "ESCALATION-PORTAL-PROOF={rest}", "escalation-portal-proof=",
-], ids=["trailing space", "leading space", "longer", "quoted", "other case", "prefix only"])
+@pytest.mark.parametrize(
+    "published",
+    [
+        "{v} ",
+        " {v}",
+        "{v}x",
+        '"{v}"',
+        "ESCALATION-PORTAL-PROOF={rest}",
+        "escalation-portal-proof=",
+    ],
+    ids=["trailing space", "leading space", "longer", "quoted", "other case", "prefix only"],
+)
 def test_only_the_exact_value_counts(dns_server, agent, published):
     sr, _ = filed()
     rest = sr.dns_challenge.split("=", 1)[1]
@@ -212,6 +228,7 @@ def test_a_request_that_is_not_being_reviewed_is_not_looked_up(dns_server, agent
 
 # --- the domain must be the tenant's ------------------------------------------------------------
 
+
 def test_a_domain_that_is_not_the_matched_tenants_does_not_pass(dns_server, agent):
     tenant = factories.TenantFactory()
     sr, _ = filed(tenant=tenant, company_domain="attacker.example")
@@ -263,8 +280,7 @@ def test_matching_another_tenant_voids_a_proof_made_before_matching(dns_server, 
 
     services.service_request_match_tenant(service_request=sr, tenant=other, actor=actor(agent))
     for kind in (CheckKind.FORMER_ADMIN_GONE, CheckKind.CALLBACK_ON_RECORD):
-        services.verification_check_record(service_request=sr, actor=actor(agent), kind=kind,
-                                           outcome=CheckOutcome.PASSED)
+        services.verification_check_record(service_request=sr, actor=actor(agent), kind=kind, outcome=CheckOutcome.PASSED)
     look_up(sr, agent)
 
     sr.refresh_from_db()
@@ -274,6 +290,7 @@ def test_matching_another_tenant_voids_a_proof_made_before_matching(dns_server, 
 
 
 # --- the policy: call-back + DNS ----------------------------------------------------------------
+
 
 def test_call_back_and_dns_verify_without_identity_evidence_or_company_details(dns_server, agent, deliver):
     sr, _ = filed()
@@ -310,18 +327,21 @@ def test_the_email_confirmation_never_counts_as_a_channel(dns_server, agent):
     look_up(by_dns, agent)
     by_call, _ = filed()
     pass_checks(by_call, (CheckKind.EMAIL_CONFIRMED, CheckKind.FORMER_ADMIN_GONE))
-    services.verification_check_record(service_request=by_call, actor=actor(agent),
-                                       kind=CheckKind.CALLBACK_ON_RECORD, outcome=CheckOutcome.PASSED)
+    services.verification_check_record(
+        service_request=by_call, actor=actor(agent), kind=CheckKind.CALLBACK_ON_RECORD, outcome=CheckOutcome.PASSED
+    )
     for sr in (by_dns, by_call):
         sr.refresh_from_db()
         assert sr.status == S.IN_REVIEW
         assert not selectors.proof(sr).complete
     with pytest.raises(DomainError, match="requester's own link"):
-        services.verification_check_record(service_request=by_dns, actor=actor(agent),
-                                           kind=CheckKind.EMAIL_CONFIRMED, outcome=CheckOutcome.PASSED)
+        services.verification_check_record(
+            service_request=by_dns, actor=actor(agent), kind=CheckKind.EMAIL_CONFIRMED, outcome=CheckOutcome.PASSED
+        )
     with pytest.raises(DomainError, match="records this check itself"):
-        services.verification_check_record(service_request=by_call, actor=actor(agent),
-                                           kind=CheckKind.DOMAIN_DNS, outcome=CheckOutcome.PASSED)
+        services.verification_check_record(
+            service_request=by_call, actor=actor(agent), kind=CheckKind.DOMAIN_DNS, outcome=CheckOutcome.PASSED
+        )
 
 
 def test_a_request_still_new_keeps_the_proof_for_the_agent(dns_server, agent):
@@ -335,6 +355,7 @@ def test_a_request_still_new_keeps_the_proof_for_the_agent(dns_server, agent):
 
 
 # --- the requester's tracking page --------------------------------------------------------------
+
 
 def test_file_confirm_publish_check_now(client, dns_server, deliver):
     """The whole path: the value is made at filing, shown on the private page, and "Check now" proves it."""
@@ -393,8 +414,10 @@ def test_the_value_is_shown_only_to_the_holder_of_the_tracking_link(client, dns_
         "wrong token": client.get(f"/requests/{sr.reference}/?token=not-the-token").content.decode(),
         "no token": client.get(f"/requests/{sr.reference}/").content.decode(),
         "access page": client.get(f"/requests/access/?reference={sr.reference}").content.decode(),
-        **{f"email to {m.to[0]}: {m.subject}": m.body + "".join(a[0] for a in m.alternatives)
-           for m in emails_to("marc@fabrikam.example") + emails_to("claire@fabrikam.example")},
+        **{
+            f"email to {m.to[0]}: {m.subject}": m.body + "".join(a[0] for a in m.alternatives)
+            for m in emails_to("marc@fabrikam.example") + emails_to("claire@fabrikam.example")
+        },
     }
     assert [where for where, body in elsewhere.items() if value in body] == []
     assert client.get(f"/requests/{sr.reference}/?token=not-the-token").status_code == 404
@@ -403,8 +426,7 @@ def test_the_value_is_shown_only_to_the_holder_of_the_tracking_link(client, dns_
 def test_check_now_with_a_wrong_token_is_404_and_asks_nothing(client, dns_server):
     sr, link = filed()
     publish(dns_server, sr)
-    response = client.post(f"/requests/{sr.reference}/?token=not-the-token",
-                           {"token": "not-the-token", "action": "dns_look_up"})
+    response = client.post(f"/requests/{sr.reference}/?token=not-the-token", {"token": "not-the-token", "action": "dns_look_up"})
     assert response.status_code == 404
     assert sr.dns_challenge not in response.content.decode()
     assert dns_server.asked == []
@@ -446,6 +468,7 @@ def test_check_now_is_rate_limited_per_address(client, dns_server):
 
 
 # --- the admin ----------------------------------------------------------------------------------
+
 
 def _admin_url(sr):
     return f"/admin/tickets/servicerequest/{sr.pk}/change/"
@@ -495,6 +518,7 @@ def test_no_admin_button_on_a_closed_request_and_a_forged_post_changes_nothing(a
 
 
 # --- the periodic lookup ------------------------------------------------------------------------
+
 
 def test_beat_finds_a_record_published_later(dns_server):
     sr, _ = filed()

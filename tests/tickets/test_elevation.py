@@ -54,8 +54,10 @@ def test_the_proposer_is_told_in_the_admin_that_someone_else_must_approve(db, su
     assert "another supervisor must approve it" in client.get(url).content.decode()
 
     elevation = sr.elevation
-    response = client.post(url, {"action": "approve_elevation", "approve_elevation-elevation_id": elevation.pk,
-                                 "approve_elevation-email": elevation.email})
+    response = client.post(
+        url,
+        {"action": "approve_elevation", "approve_elevation-elevation_id": elevation.pk, "approve_elevation-email": elevation.email},
+    )
 
     assert response.status_code == 200
     assert "someone other than the proposer must approve" in response.content.decode()
@@ -149,16 +151,16 @@ def test_a_new_user_is_created_inactive_with_a_single_use_link(client, db, agent
     assert luc.full_name == "Luc Bernard"
     assert Membership.objects.get(user=luc).role == Membership.Role.GLOBAL_ADMIN
     assert AuditEvent.objects.filter(action="user.created", target_id=str(luc.pk)).exists()
-    assert OutboxMessage.objects.get(template="elevated_new_admin").context.get("set_password_url") is None, \
+    assert OutboxMessage.objects.get(template="elevated_new_admin").context.get("set_password_url") is None, (
         "the link is a secret: not kept in the message's context"
+    )
     deliver()
     welcome = emails_to(luc.email)[-1]
     link = link_in(welcome, "/account/set-password/")
 
     form = client.get(link, follow=True)
     password = "a long and unusual passphrase 42"
-    assert client.post(form.redirect_chain[-1][0], {"new_password1": password,
-                                                    "new_password2": password}).status_code == 302
+    assert client.post(form.redirect_chain[-1][0], {"new_password1": password, "new_password2": password}).status_code == 302
     luc.refresh_from_db()
     assert luc.is_active and luc.check_password(password)
     assert OutboxMessage.objects.get(template="elevated_new_admin").secrets == {}, "erased once sent"
@@ -166,12 +168,15 @@ def test_a_new_user_is_created_inactive_with_a_single_use_link(client, db, agent
     assert "not valid" in client.get(link, follow=True).content.decode(), "the link works once"
 
 
-@pytest.mark.parametrize("email", [
-    "luc@gmail.com",
-    "luc@other-company.example",
-    "luc@{domain}.attacker.example",
-    "luc@not{domain}",
-])
+@pytest.mark.parametrize(
+    "email",
+    [
+        "luc@gmail.com",
+        "luc@other-company.example",
+        "luc@{domain}.attacker.example",
+        "luc@not{domain}",
+    ],
+)
 def test_proposing_an_email_off_the_tenant_domains_is_refused(db, agent, email):
     sr = verified_request()
     email = email.format(domain=sr.tenant.primary_domain)
@@ -189,8 +194,9 @@ def test_other_verified_domains_may_be_proposed(db, agent):
     sr = verified_request()
     TenantDomain.objects.create(tenant=sr.tenant, domain="fabrikam-group.example")
 
-    elevation = services.elevation_propose(service_request=sr, actor=actor(agent), email="luc@fabrikam-group.example",
-                                           note="Luc's address is on the group domain.")
+    elevation = services.elevation_propose(
+        service_request=sr, actor=actor(agent), email="luc@fabrikam-group.example", note="Luc's address is on the group domain."
+    )
 
     assert elevation.email == "luc@fabrikam-group.example"
     assert ServiceRequest.objects.get(pk=sr.pk).status == Status.ELEVATION_PROPOSED
@@ -216,8 +222,6 @@ def test_proposing_a_staff_account_is_refused(db, agent):
 
 
 # --- Two supervisors at the same moment -------------------------------------------------------------------------
-
-
 
 
 def test_two_supervisors_approving_at_once_elevate_exactly_once(transactional_db, private_broker):
@@ -285,6 +289,5 @@ def test_a_deactivated_existing_user_comes_back_through_the_link_only(client, db
     link = link_in(emails_to(old.email)[-1], "/account/set-password/")
     form = client.get(link, follow=True)
     new_password = "a completely new passphrase"
-    assert client.post(form.redirect_chain[-1][0], {"new_password1": new_password,
-                                                    "new_password2": new_password}).status_code == 302
+    assert client.post(form.redirect_chain[-1][0], {"new_password1": new_password, "new_password2": new_password}).status_code == 302
     assert client.post("/login/", {"email": old.email, "password": new_password})["Location"] == "/login/enrol/"

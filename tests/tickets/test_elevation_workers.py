@@ -50,8 +50,13 @@ def _wait_for(predicate, timeout=10.0, what="condition"):
 
 def _database_settings():
     s = connection.settings_dict
-    return {"host": s["HOST"] or "127.0.0.1", "port": s["PORT"] or 5432, "dbname": s["NAME"],
-            "user": s["USER"], "password": s["PASSWORD"]}
+    return {
+        "host": s["HOST"] or "127.0.0.1",
+        "port": s["PORT"] or 5432,
+        "dbname": s["NAME"],
+        "user": s["USER"],
+        "password": s["PASSWORD"],
+    }
 
 
 class Worker:
@@ -64,16 +69,45 @@ class Worker:
         self.log_path = log_dir / f"{name}.log"
         s = _database_settings()
         # The test database pytest-django created, not the one in the caller's TEST_DATABASE_URL.
-        database_url = (f"postgres://{quote(s['user'])}:{quote(s['password'] or '')}@{s['host']}:{s['port']}/{s['dbname']}"
-                        f"?application_name={self.application_name}")
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings.test", "TEST_DATABASE_URL": database_url,
-               "TEST_CELERY_BROKER_URL": broker_url, "PYTHONUNBUFFERED": "1"}
+        database_url = (
+            f"postgres://{quote(s['user'])}:{quote(s['password'] or '')}@{s['host']}:{s['port']}/{s['dbname']}"
+            f"?application_name={self.application_name}"
+        )
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+            "TEST_DATABASE_URL": database_url,
+            "TEST_CELERY_BROKER_URL": broker_url,
+            "PYTHONUNBUFFERED": "1",
+        }
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo", "--concurrency", "1",
-                 "-Q", "celery", "-n", f"{name}@%h", "--loglevel", "INFO",
-                 "--without-mingle", "--without-gossip", "--without-heartbeat"],
-                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "portal",
+                    "worker",
+                    "--pool",
+                    "solo",
+                    "--concurrency",
+                    "1",
+                    "-Q",
+                    "celery",
+                    "-n",
+                    f"{name}@%h",
+                    "--loglevel",
+                    "INFO",
+                    "--without-mingle",
+                    "--without-gossip",
+                    "--without-heartbeat",
+                ],
+                cwd=REPO,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     def log(self):
@@ -123,9 +157,11 @@ def workers(transactional_db, private_broker, tmp_path):
             worker.stop()
         with psycopg.connect(**_database_settings(), autocommit=True) as db:
             # A backend left behind by a killed worker would block the flush of transactional_db.
-            db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                       "WHERE datname = current_database() AND application_name = ANY(%s)",
-                       [[w.application_name for w in started]])
+            db.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND application_name = ANY(%s)",
+                [[w.application_name for w in started]],
+            )
         for worker in started:  # shown by pytest when the test failed
             print(f"--- {worker.name} ---\n{worker.log()}")
 
@@ -159,8 +195,10 @@ def _waiting_workers(workers):
 def _writes_pending(pid, table):
     """Whether backend ``pid`` has inserted or updated rows of ``table`` (not yet committed)."""
     with psycopg.connect(**_database_settings(), autocommit=True) as db:
-        return db.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = %s AND relation = %s::regclass "
-                          "AND mode = 'RowExclusiveLock')", [pid, table]).fetchone()[0]
+        return db.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = %s AND relation = %s::regclass AND mode = 'RowExclusiveLock')",
+            [pid, table],
+        ).fetchone()[0]
 
 
 def _backend_alive(pid):
@@ -198,10 +236,10 @@ def _assert_elevated_exactly_once(sr, member):
     assert elevation.completed_at is not None and elevation.user_id == member.user_id
     assert AuditEvent.objects.filter(action="elevation.completed").count() == 1
     assert list(AuditEvent.objects.filter(action="role.changed").values_list("before__role", "after__role")) == [
-        ("member", "global_admin")]
+        ("member", "global_admin")
+    ]
     assert AuditEvent.objects.filter(action="status.changed", after__status=Status.ELEVATED).count() == 1
-    assert list(Membership.objects.filter(tenant=sr.tenant).values_list("user_id", "role")) == [
-        (member.user_id, "global_admin")]
+    assert list(Membership.objects.filter(tenant=sr.tenant).values_list("user_id", "role")) == [(member.user_id, "global_admin")]
     assert OutboxMessage.objects.filter(template="elevated_new_admin").count() == 1
 
 

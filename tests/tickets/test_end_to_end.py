@@ -60,16 +60,22 @@ def test_request_from_form_to_new_global_admin(client, db, deliver):
     assert ac.post(url, {"action": "match_tenant", "match_tenant-tenant": tenant.pk}).status_code == 302
     page = ac.get(url).content.decode()
     assert tenant.phone_on_record in page
-    for kind in (CheckKind.IDENTITY_EVIDENCE, CheckKind.CALLBACK_ON_RECORD, CheckKind.COMPANY_DETAILS,
-                 CheckKind.FORMER_ADMIN_GONE):
-        ac.post(url, {"action": "record_check", "record_check-kind": kind, "record_check-outcome": "passed",
-                      "record_check-note": "ok"})
+    for kind in (CheckKind.IDENTITY_EVIDENCE, CheckKind.CALLBACK_ON_RECORD, CheckKind.COMPANY_DETAILS, CheckKind.FORMER_ADMIN_GONE):
+        ac.post(
+            url, {"action": "record_check", "record_check-kind": kind, "record_check-outcome": "passed", "record_check-note": "ok"}
+        )
     sr.refresh_from_db()
     assert sr.status == "verified"
 
     # 4. The agent proposes; the supervisor (another person) approves.
-    ac.post(url, {"action": "propose_elevation", "propose_elevation-email": "luc@fabrikam.example",
-                  "propose_elevation-full_name": "Luc Bernard"})
+    ac.post(
+        url,
+        {
+            "action": "propose_elevation",
+            "propose_elevation-email": "luc@fabrikam.example",
+            "propose_elevation-full_name": "Luc Bernard",
+        },
+    )
     sr.refresh_from_db()
     assert sr.status == "elevation_proposed"
     deliver()
@@ -77,8 +83,9 @@ def test_request_from_form_to_new_global_admin(client, db, deliver):
     sc = staff_client(client.__class__(), supervisor)
     page = sc.get(url).content.decode()
     bound = dict(re.findall(r'name="(approve_elevation-[a-z_]+)" value="([^"]*)"', page))
-    assert bound == {"approve_elevation-elevation_id": str(sr.elevation.pk),
-                     "approve_elevation-email": "luc@fabrikam.example"}, "approval carries what the page showed"
+    assert bound == {"approve_elevation-elevation_id": str(sr.elevation.pk), "approve_elevation-email": "luc@fabrikam.example"}, (
+        "approval carries what the page showed"
+    )
     response = sc.post(url, {"action": "approve_elevation", **bound})
     assert response.status_code == 302
     sr.refresh_from_db()
@@ -127,6 +134,13 @@ def test_request_from_form_to_new_global_admin(client, db, deliver):
     assert "not valid" in client.get(set_url, follow=True).content.decode()
 
     actions = set(AuditEvent.objects.values_list("action", flat=True))
-    assert {"request.filed", "status.changed", "check.recorded", "elevation.proposed", "elevation.approved",
-            "role.changed", "password.set"} <= actions
+    assert {
+        "request.filed",
+        "status.changed",
+        "check.recorded",
+        "elevation.proposed",
+        "elevation.approved",
+        "role.changed",
+        "password.set",
+    } <= actions
     assert len(mail.outbox) >= 8

@@ -38,8 +38,7 @@ def a():
 
 @pytest.fixture
 def b():
-    return request_with_evidence("b-board-minutes.pdf", SECRET_B, "Reply from B: board minutes.",
-                                 requester_name="Bob B")
+    return request_with_evidence("b-board-minutes.pdf", SECRET_B, "Reply from B: board minutes.", requester_name="Bob B")
 
 
 def evidence_url(sr, evidence):
@@ -55,6 +54,7 @@ def views_recorded():
 
 
 # --- who may open a file ----------------------------------------------------------------------
+
 
 def test_anonymous_is_sent_to_the_admin_login(client, a):
     sr, evidence, _ = a
@@ -128,6 +128,7 @@ def test_a_supervisor_can_open_it_too(supervisor_client, a):
 
 # --- one request never shows another's files ----------------------------------------------------
 
+
 def test_the_tracking_page_of_a_never_shows_b(client, a, b):
     sr_a, _, link_a = a
     sr_b, _, link_b = b
@@ -156,6 +157,7 @@ def test_b_evidence_under_a_is_404_even_for_an_agent(agent_client, a, b):
 
 # --- where the files live ---------------------------------------------------------------------
 
+
 def test_evidence_is_stored_privately_and_no_public_url_serves_it(client, a):
     sr, evidence, _ = a
     on_disk = Path(evidence.file.path).resolve()
@@ -166,8 +168,14 @@ def test_evidence_is_stored_privately_and_no_public_url_serves_it(client, a):
 
     name = evidence.file.name
     assert name.startswith("evidence/")
-    for path in (f"/media/{name}", f"/{name}", f"/private/{name}", f"/static/../private/{name}",
-                 f"/var/private/{name}", f"/media/{on_disk.name}"):
+    for path in (
+        f"/media/{name}",
+        f"/{name}",
+        f"/private/{name}",
+        f"/static/../private/{name}",
+        f"/var/private/{name}",
+        f"/media/{on_disk.name}",
+    ):
         response = client.get(path)
         assert response.status_code == 404, path
         assert b"12AB34567" not in body_of(response)

@@ -37,8 +37,7 @@ from tickets.selectors import checks_all_passed
 from tickets.workflow import DomainError
 
 GA = Membership.Role.GLOBAL_ADMIN
-AGENT_CHECKS = [CheckKind.IDENTITY_EVIDENCE, CheckKind.CALLBACK_ON_RECORD, CheckKind.COMPANY_DETAILS,
-                CheckKind.FORMER_ADMIN_GONE]
+AGENT_CHECKS = [CheckKind.IDENTITY_EVIDENCE, CheckKind.CALLBACK_ON_RECORD, CheckKind.COMPANY_DETAILS, CheckKind.FORMER_ADMIN_GONE]
 OUTCOMES = [CheckOutcome.PASSED, CheckOutcome.PASSED, CheckOutcome.PASSED, CheckOutcome.FAILED]
 HOURS = [1, 6, 24, 71, 73, 150]
 # Rules that end or freeze a request act one time in four, so that more sequences reach the late statuses.
@@ -59,11 +58,11 @@ class RequestLifecycle(RuleBasedStateMachine):
         self._atomic.__enter__()
         self._offset = clock._offset
         self.tenant = factories.TenantFactory(primary_domain="fabrikam.example", legal_name="Fabrikam SARL")
-        self.former = factories.UserFactory(email="marc@fabrikam.example", full_name="Marc Ancien",
-                                            last_login=now() - timedelta(days=200))
+        self.former = factories.UserFactory(
+            email="marc@fabrikam.example", full_name="Marc Ancien", last_login=now() - timedelta(days=200)
+        )
         factories.MembershipFactory(user=self.former, tenant=self.tenant, role=GA)
-        self.staff = [factories.agent(), factories.agent(), factories.supervisor(), factories.supervisor(),
-                      factories.supervisor()]
+        self.staff = [factories.agent(), factories.agent(), factories.supervisor(), factories.supervisor(), factories.supervisor()]
         self.supervisor_ids = {u.pk for u in self.staff[2:]}
         self.initial_admins = {self.former.email}
         self.requests: list[int] = []
@@ -76,7 +75,7 @@ class RequestLifecycle(RuleBasedStateMachine):
         steps = ["filed", "in the queue", "verified", "proposed", "approved"]
         if start == "nothing":
             return
-        for step in steps[:steps.index(start) + 1]:
+        for step in steps[: steps.index(start) + 1]:
             if step == "filed":
                 self.file(elevate="luc", confirm=False)
             elif step == "in the queue":
@@ -111,13 +110,23 @@ class RequestLifecycle(RuleBasedStateMachine):
     @rule(elevate=st.sampled_from(["luc", "claire", "marc"]), confirm=st.booleans())
     def file(self, elevate, confirm):
         data = {
-            "category": "admin_left", "company_legal_name": "Fabrikam SARL", "company_partner_id": "",
-            "company_domain": "fabrikam.example", "company_country": "FR", "company_address": "12 rue de la Paix",
-            "company_phone": "+33 1 70 00 00 01", "requester_name": "Claire Martin",
-            "requester_email": "claire@fabrikam.example", "requester_phone": "+33 6 00 00 00 01",
-            "requester_job_title": "Office manager", "former_admin_name": "Marc", "former_admin_email": self.former.email,
-            "former_admin_reason": "left_company", "elevate_email": f"{elevate}@fabrikam.example",
-            "elevate_name": elevate.title(), "reason": "Marc left.",
+            "category": "admin_left",
+            "company_legal_name": "Fabrikam SARL",
+            "company_partner_id": "",
+            "company_domain": "fabrikam.example",
+            "company_country": "FR",
+            "company_address": "12 rue de la Paix",
+            "company_phone": "+33 1 70 00 00 01",
+            "requester_name": "Claire Martin",
+            "requester_email": "claire@fabrikam.example",
+            "requester_phone": "+33 6 00 00 00 01",
+            "requester_job_title": "Office manager",
+            "former_admin_name": "Marc",
+            "former_admin_email": self.former.email,
+            "former_admin_reason": "left_company",
+            "elevate_email": f"{elevate}@fabrikam.example",
+            "elevate_name": elevate.title(),
+            "reason": "Marc left.",
         }
         self.requests.append(services.service_request_submit(data=data, uploads=[pdf()]).pk)
         if confirm:
@@ -128,15 +137,15 @@ class RequestLifecycle(RuleBasedStateMachine):
     def confirm(self, i):
         sr = self._sr(i)
         message = OutboxMessage.objects.filter(target_id=str(sr.pk), template="confirm_email").first()
-        self._try(lambda: services.service_request_confirm_email(
-            reference=sr.reference, token=_token(message.secrets["confirm_url"])))
+        self._try(lambda: services.service_request_confirm_email(reference=sr.reference, token=_token(message.secrets["confirm_url"])))
 
     @precondition(lambda self: self.requests)
     @rule(i=st.integers(0, 50), with_file=st.booleans())
     def reply(self, i, with_file):
         sr = self._sr(i)
-        self._try(lambda: services.service_request_requester_reply(
-            service_request=sr, body="More.", uploads=[pdf()] if with_file else []))
+        self._try(
+            lambda: services.service_request_requester_reply(service_request=sr, body="More.", uploads=[pdf()] if with_file else [])
+        )
 
     @precondition(lambda self: self.requests)
     @rule(i=st.integers(0, 50), dice=DICE)
@@ -150,8 +159,11 @@ class RequestLifecycle(RuleBasedStateMachine):
     @precondition(lambda self: self.requests)
     @rule(i=st.integers(0, 50), who=st.integers(0, 4))
     def match_tenant(self, i, who):
-        self._try(lambda: services.service_request_match_tenant(service_request=self._sr(i), tenant=self.tenant,
-                                                                actor=actor(self.staff[who])))
+        self._try(
+            lambda: services.service_request_match_tenant(
+                service_request=self._sr(i), tenant=self.tenant, actor=actor(self.staff[who])
+            )
+        )
 
     @precondition(lambda self: self.requests)
     @rule(i=st.integers(0, 50), who=st.integers(0, 4))
@@ -162,19 +174,24 @@ class RequestLifecycle(RuleBasedStateMachine):
             self.record_check(i, who, kind, CheckOutcome.PASSED)
 
     @precondition(lambda self: self.requests)
-    @rule(i=st.integers(0, 50), who=st.integers(0, 4), kind=st.sampled_from(AGENT_CHECKS),
-          outcome=st.sampled_from(OUTCOMES))
+    @rule(i=st.integers(0, 50), who=st.integers(0, 4), kind=st.sampled_from(AGENT_CHECKS), outcome=st.sampled_from(OUTCOMES))
     def record_check(self, i, who, kind, outcome):
-        self._try(lambda: services.verification_check_record(
-            service_request=self._sr(i), actor=actor(self.staff[who]), kind=kind, outcome=outcome, note="n"))
+        self._try(
+            lambda: services.verification_check_record(
+                service_request=self._sr(i), actor=actor(self.staff[who]), kind=kind, outcome=outcome, note="n"
+            )
+        )
 
     @precondition(lambda self: self.requests)
     @rule(i=st.integers(0, 50), who=st.integers(0, 4), other=st.booleans())
     def propose(self, i, who, other):
         sr = self._sr(i)
         email = "claire@fabrikam.example" if other else sr.elevate_email
-        self._try(lambda: services.elevation_propose(service_request=sr, actor=actor(self.staff[who]), email=email,
-                                                     note="Named on the call-back." if other else ""))
+        self._try(
+            lambda: services.elevation_propose(
+                service_request=sr, actor=actor(self.staff[who]), email=email, note="Named on the call-back." if other else ""
+            )
+        )
 
     @precondition(lambda self: self.requests)
     @rule(i=st.integers(0, 50))
@@ -196,34 +213,39 @@ class RequestLifecycle(RuleBasedStateMachine):
         sr = self._sr(i)
         elevation = Elevation.objects.filter(service_request=sr).first()
         seen = (elevation.pk, elevation.email) if (fresh and elevation) else self.pages.get(sr.pk, (0, ""))
-        self._try(lambda: services.elevation_approve(service_request=sr, actor=actor(self.staff[who]),
-                                                     elevation_id=seen[0], email=seen[1]))
+        self._try(
+            lambda: services.elevation_approve(service_request=sr, actor=actor(self.staff[who]), elevation_id=seen[0], email=seen[1])
+        )
 
     @precondition(lambda self: self.requests)
     @rule(i=st.integers(0, 50), who=st.integers(0, 4))
     def send_back(self, i, who):
-        self._try(lambda: services.elevation_send_back(service_request=self._sr(i), actor=actor(self.staff[who]),
-                                                       note="Look again."))
+        self._try(lambda: services.elevation_send_back(service_request=self._sr(i), actor=actor(self.staff[who]), note="Look again."))
 
     @precondition(lambda self: self.requests)
     @rule(i=st.integers(0, 50), who=st.integers(0, 4), dice=DICE)
     def reject(self, i, who, dice):
         if dice:
             return
-        self._try(lambda: services.service_request_reject(service_request=self._sr(i), actor=actor(self.staff[who]),
-                                                          reason="No."))
+        self._try(lambda: services.service_request_reject(service_request=self._sr(i), actor=actor(self.staff[who]), reason="No."))
 
     @precondition(lambda self: self.requests)
     @rule(i=st.integers(0, 50), who=st.integers(0, 4), minutes=st.sampled_from([30, 60, 600, 4000]))
     def shorten(self, i, who, minutes):
-        self._try(lambda: services.elevation_shorten_waiting(service_request=self._sr(i), actor=actor(self.staff[who]),
-                                                             minutes=minutes, reason="Urgent."))
+        self._try(
+            lambda: services.elevation_shorten_waiting(
+                service_request=self._sr(i), actor=actor(self.staff[who]), minutes=minutes, reason="Urgent."
+            )
+        )
 
     @precondition(lambda self: self.requests)
     @rule(i=st.integers(0, 50), who=st.integers(0, 4))
     def override(self, i, who):
-        self._try(lambda: services.admin_block_override(service_request=self._sr(i), actor=actor(self.staff[who]),
-                                                        reason="Checked off-band."))
+        self._try(
+            lambda: services.admin_block_override(
+                service_request=self._sr(i), actor=actor(self.staff[who]), reason="Checked off-band."
+            )
+        )
 
     @precondition(lambda self: self.requests)
     @rule(i=st.integers(0, 50), who=st.integers(0, 4), hours=st.sampled_from(HOURS))
@@ -249,16 +271,22 @@ class RequestLifecycle(RuleBasedStateMachine):
         if dice:
             return
         sr = self._sr(i)
-        urls = [m.secrets["objection_url"] for m in OutboxMessage.objects.filter(target_id=str(sr.pk)).order_by("pk")
-                if "objection_url" in m.secrets]
+        urls = [
+            m.secrets["objection_url"]
+            for m in OutboxMessage.objects.filter(target_id=str(sr.pk)).order_by("pk")
+            if "objection_url" in m.secrets
+        ]
         if urls:
             self._try(lambda: services.objection_raise(raw_token=_token(urls[k % len(urls)]), message="Not me."))
 
     @precondition(lambda self: self.requests)
     @rule(i=st.integers(0, 50), who=st.integers(0, 4), decision=st.sampled_from(["reject", "continue"]))
     def resolve(self, i, who, decision):
-        self._try(lambda: services.objection_resolve(service_request=self._sr(i), actor=actor(self.staff[who]),
-                                                     decision=decision, reason="Decided."))
+        self._try(
+            lambda: services.objection_resolve(
+                service_request=self._sr(i), actor=actor(self.staff[who]), decision=decision, reason="Decided."
+            )
+        )
 
     @rule(dice=DICE)
     def former_admin_signs_in(self, dice):
@@ -303,8 +331,8 @@ class RequestLifecycle(RuleBasedStateMachine):
                 assert period >= waiting_period(sr)
             assert not sr.objections.filter(resolved_at__isnull=True).exists(), "no open objection"
             assert elevation.waiting_started_at >= max(
-                [o.resolved_at for o in sr.objections.all()], default=elevation.waiting_started_at), \
-                "a dismissed objection restarts the waiting period"
+                [o.resolved_at for o in sr.objections.all()], default=elevation.waiting_started_at
+            ), "a dismissed objection restarts the waiting period"
 
     @invariant()
     def at_most_one_elevation_per_request(self):
@@ -312,8 +340,7 @@ class RequestLifecycle(RuleBasedStateMachine):
             return
         for pk in self.requests:
             assert AuditEvent.objects.filter(action="elevation.completed", target_id=str(pk)).count() <= 1
-            assert AuditEvent.objects.filter(action="status.changed", target_id=str(pk),
-                                             after__status=Status.ELEVATED).count() <= 1
+            assert AuditEvent.objects.filter(action="status.changed", target_id=str(pk), after__status=Status.ELEVATED).count() <= 1
 
     @invariant()
     def every_transition_is_audited_in_one_chain(self):
@@ -321,8 +348,9 @@ class RequestLifecycle(RuleBasedStateMachine):
             return
         for sr in ServiceRequest.objects.filter(pk__in=self.requests):
             state = Status.AWAITING_EMAIL_CONFIRMATION
-            for event in AuditEvent.objects.filter(action="status.changed", target_type="tickets.servicerequest",
-                                                   target_id=str(sr.pk)).order_by("pk"):
+            for event in AuditEvent.objects.filter(
+                action="status.changed", target_type="tickets.servicerequest", target_id=str(sr.pk)
+            ).order_by("pk"):
                 assert event.before["status"] == state
                 state = event.after["status"]
             assert state == sr.status
@@ -332,12 +360,13 @@ class RequestLifecycle(RuleBasedStateMachine):
         if not hasattr(self, "tenant"):
             return
         for sr in ServiceRequest.objects.filter(pk__in=self.requests):
-            assert (sr.status == Status.DISPUTED) == Objection.objects.filter(
-                service_request=sr, resolved_at__isnull=True).exists()
+            assert (sr.status == Status.DISPUTED) == Objection.objects.filter(service_request=sr, resolved_at__isnull=True).exists()
 
 
 RequestLifecycle.TestCase.settings = settings(
-    max_examples=60, stateful_step_count=50, deadline=None,
+    max_examples=60,
+    stateful_step_count=50,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 

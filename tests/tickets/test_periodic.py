@@ -152,8 +152,6 @@ def test_a_closed_request_is_not_overdue(db, status):
 # --- Stuck emails are handed to the broker again -----------------------------------------------------------------
 
 
-
-
 def dispatched(broker):
     """Ids of the outbox messages waiting in the broker's queue for a worker."""
     ids = []
@@ -166,8 +164,9 @@ def dispatched(broker):
 
 
 def _enqueue(to, status=OutboxMessage.Status.PENDING):
-    message = outbox_enqueue(template="tracking_link", to_email=to, context={"reference": "SR-TEST-0001"},
-                             secrets={"tracking_url": "http://testserver/x"})
+    message = outbox_enqueue(
+        template="tracking_link", to_email=to, context={"reference": "SR-TEST-0001"}, secrets={"tracking_url": "http://testserver/x"}
+    )
     OutboxMessage.objects.filter(pk=message.pk).update(status=status)
     return message
 
@@ -185,8 +184,9 @@ def test_only_messages_pending_for_long_enough_are_dispatched_again(db, private_
 
     assert dispatched(private_broker) == [stuck.pk]
     assert fresh.pk not in dispatched(private_broker)
-    assert OutboxMessage.objects.get(pk=stuck.pk).status == OutboxMessage.Status.PENDING, \
+    assert OutboxMessage.objects.get(pk=stuck.pk).status == OutboxMessage.Status.PENDING, (
         "the worker, not the dispatcher, marks it sent"
+    )
 
 
 def test_a_requester_answer_restarts_the_sla_and_its_alert(db, agent, supervisor, settings):
@@ -198,8 +198,9 @@ def test_a_requester_answer_restarts_the_sla_and_its_alert(db, agent, supervisor
     from tickets.models import ServiceRequest
 
     tenant = factories.TenantFactory()
-    sr = factories.ServiceRequestFactory(tenant_on_record=tenant, tenant=tenant, status="in_review",
-                                         sla_due_at=now() + timedelta(hours=1))
+    sr = factories.ServiceRequestFactory(
+        tenant_on_record=tenant, tenant=tenant, status="in_review", sla_due_at=now() + timedelta(hours=1)
+    )
     services.service_request_ask_information(service_request=sr, actor=actor(agent), body="Send your ID")
     with travel(settings.SERVICE_REQUEST_SLA * 2):
         services.service_request_requester_reply(service_request=sr, body="Here it is")

@@ -47,11 +47,16 @@ def assert_refused_and_kept(response, field, message_part, reupload=True):
 
 # --- evidence uploads -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("content", [
-    b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200,  # Windows executable
-    b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 200,  # Linux executable
-    b"Dear support, here is my ID. Regards, Claire",  # plain text
-], ids=["exe", "elf", "text"])
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200,  # Windows executable
+        b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 200,  # Linux executable
+        b"Dear support, here is my ID. Regards, Claire",  # plain text
+    ],
+    ids=["exe", "elf", "text"],
+)
 def test_a_file_that_is_not_really_a_pdf_is_refused(client, db, content):
     fake = SimpleUploadedFile("passport.pdf", content, content_type="application/pdf")
     response = post_form(client, files=[fake])
@@ -99,6 +104,7 @@ def test_evidence_is_optional(client, db):
 
 # --- who may file -----------------------------------------------------------------------------
 
+
 def test_a_free_mail_requester_is_refused_with_an_explanation(client, db):
     response = post_form(client, requester_email="claire.martin@gmail.com")
     assert_refused_and_kept(response, "requester_email", "gmail.com is a public email service")
@@ -106,16 +112,24 @@ def test_a_free_mail_requester_is_refused_with_an_explanation(client, db):
 
 
 def test_a_free_mail_company_domain_is_refused(client, db):
-    response = post_form(client, company_domain="gmail.com", requester_email="claire@gmail.com",
-                         elevate_email="luc@gmail.com", former_admin_email="marc@gmail.com")
+    response = post_form(
+        client,
+        company_domain="gmail.com",
+        requester_email="claire@gmail.com",
+        elevate_email="luc@gmail.com",
+        former_admin_email="marc@gmail.com",
+    )
     assert_refused_and_kept(response, "company_domain", "gmail.com is a public email service, not a company domain")
 
 
-@pytest.mark.parametrize("email", [
-    "claire@contoso.example",          # another company
-    "claire@evilfabrikam.example",     # ends with the domain, but is not it
-    "claire@fabrikam.example.evil.io",  # starts with it
-])
+@pytest.mark.parametrize(
+    "email",
+    [
+        "claire@contoso.example",  # another company
+        "claire@evilfabrikam.example",  # ends with the domain, but is not it
+        "claire@fabrikam.example.evil.io",  # starts with it
+    ],
+)
 def test_a_requester_email_off_the_company_domain_is_refused(client, db, email):
     response = post_form(client, requester_email=email)
     assert_refused_and_kept(response, "requester_email", "This address is not on fabrikam.example")
@@ -128,14 +142,19 @@ def test_the_user_to_elevate_must_be_on_the_company_domain(client, db):
 
 
 def test_addresses_on_a_subdomain_and_in_capitals_are_accepted(client, db):
-    response = post_form(client, company_domain="https://www.Fabrikam.example/",
-                         requester_email="Claire@FABRIKAM.example", elevate_email="luc@eu.fabrikam.example")
+    response = post_form(
+        client,
+        company_domain="https://www.Fabrikam.example/",
+        requester_email="Claire@FABRIKAM.example",
+        elevate_email="luc@eu.fabrikam.example",
+    )
     assert response.status_code == 302, response.content.decode()
     sr = ServiceRequest.objects.get()
     assert (sr.company_domain, sr.requester_email) == ("fabrikam.example", "claire@fabrikam.example")
 
 
 # --- CAPTCHA ----------------------------------------------------------------------------------
+
 
 def test_a_wrong_captcha_is_refused_and_the_data_kept(client, db):
     response = post_form(client, captcha="not-the-answer")
@@ -157,6 +176,7 @@ def test_a_captcha_answer_cannot_be_used_twice(client, db):
 
 
 # --- rate limit -------------------------------------------------------------------------------
+
 
 def test_the_sixth_filing_in_an_hour_from_one_address_is_refused(client, db):
     assert settings.SERVICE_REQUEST_RATE == "5/h"
@@ -183,6 +203,7 @@ def test_refused_forms_do_not_use_up_the_limit(client, db):
 
 # --- junk never gives a 500 -------------------------------------------------------------------
 
+
 def test_an_unknown_category_is_404(client, db):
     assert client.get("/requests/new/free_admin_rights/").status_code == 404
     assert client.post("/requests/new/free_admin_rights/", form_data()).status_code == 404
@@ -199,16 +220,19 @@ def test_an_empty_post_shows_the_errors(client, db):
     assert not ServiceRequest.objects.exists()
 
 
-@pytest.mark.parametrize("junk", [
-    {"company_country": "ZZ", "former_admin_reason": "bribed"},
-    {"company_domain": "x" * 300 + ".example", "requester_email": "not-an-email"},
-    {"requester_email": "claire@", "elevate_email": "@fabrikam.example"},
-    {"company_domain": "fabrikam", "captcha_0": "not-a-key"},
-    {"evidence": "just a string, not a file", "consent": ""},
-    {"company_legal_name": "A\x00B", "requester_name": "x" * 20000},
-    {"captcha_0": "abc\x00", "captcha_1": "\x00"},
-    {"captcha_0": "", "captcha_1": ""},
-])
+@pytest.mark.parametrize(
+    "junk",
+    [
+        {"company_country": "ZZ", "former_admin_reason": "bribed"},
+        {"company_domain": "x" * 300 + ".example", "requester_email": "not-an-email"},
+        {"requester_email": "claire@", "elevate_email": "@fabrikam.example"},
+        {"company_domain": "fabrikam", "captcha_0": "not-a-key"},
+        {"evidence": "just a string, not a file", "consent": ""},
+        {"company_legal_name": "A\x00B", "requester_name": "x" * 20000},
+        {"captcha_0": "abc\x00", "captcha_1": "\x00"},
+        {"captcha_0": "", "captcha_1": ""},
+    ],
+)
 def test_junk_input_is_answered_with_errors_not_a_500(client, db, junk):
     page = client.get(URL)
     data = {**form_data(), **captcha_answer(page.content.decode()), **junk}
@@ -224,6 +248,7 @@ def test_other_methods_are_not_allowed(client, db):
 
 
 # --- nothing enters the queue before the email is confirmed -----------------------------------
+
 
 def test_a_filed_request_waits_for_the_email_confirmation(client, agent, deliver):
     response = submit(client)
@@ -244,4 +269,3 @@ def test_the_submitted_page_without_a_filing_goes_back_to_the_start(client, db):
     response = client.get("/requests/submitted/")
     assert response.status_code == 302
     assert response["Location"] == "/requests/new/"
-

@@ -33,8 +33,9 @@ def confirm(sr):
 def tenant_with_admin(signed_in_days_ago=1, **kwargs):
     """A tenant whose global admin is active and signs in (or not) every day."""
     tenant = factories.TenantFactory(**kwargs)
-    admin = factories.UserFactory(email=f"alice@{tenant.primary_domain}", full_name="Alice Admin",
-                                  alternate_email="alice.home@example.net")
+    admin = factories.UserFactory(
+        email=f"alice@{tenant.primary_domain}", full_name="Alice Admin", alternate_email="alice.home@example.net"
+    )
     if signed_in_days_ago is not None:
         User.objects.filter(pk=admin.pk).update(last_login=now() - timedelta(days=signed_in_days_ago))
     factories.MembershipFactory(user=admin, tenant=tenant, role=Membership.Role.GLOBAL_ADMIN)
@@ -128,8 +129,9 @@ def test_the_objection_link_is_stored_hashed(db, deliver):
     raw = objection_link(alice.email).split("token=")[1]
     link = ObjectionLink.objects.get(email=alice.email)
     assert raw not in link.token_hash and link.token_hash == tokens.digest(raw)
-    assert raw not in str(OutboxMessage.objects.get(to_email=alice.email, template="takeover_filed").secrets), \
+    assert raw not in str(OutboxMessage.objects.get(to_email=alice.email, template="takeover_filed").secrets), (
         "erased from the outbox once sent"
+    )
 
 
 # --- One click from the email puts it on hold --------------------------------------------------------------------
@@ -228,8 +230,9 @@ def test_only_a_supervisor_who_neither_proposed_nor_approved_resolves(client, db
 
 def test_upholding_the_objection_rejects_and_tells_the_objector(client, db, deliver):
     sr, agent, approver, independent = _disputed_after_approval(client, deliver)
-    services.objection_resolve(service_request=sr, actor=actor(independent), decision="reject",
-                               reason="The proposed user says they never asked.")
+    services.objection_resolve(
+        service_request=sr, actor=actor(independent), decision="reject", reason="The proposed user says they never asked."
+    )
     sr.refresh_from_db()
     assert sr.status == Status.REJECTED
     assert not Membership.objects.filter(tenant=sr.tenant, role="global_admin").exists()
@@ -243,8 +246,9 @@ def test_upholding_the_objection_rejects_and_tells_the_objector(client, db, deli
 def test_dismissing_the_objection_starts_a_new_full_waiting_period(client, db, deliver, settings):
     sr, agent, approver, independent = _disputed_after_approval(client, deliver)
     with travel(timedelta(hours=80)):  # the first period has long passed
-        services.objection_resolve(service_request=sr, actor=actor(independent), decision="continue",
-                                   reason="Luc confirmed by phone that he filed it.")
+        services.objection_resolve(
+            service_request=sr, actor=actor(independent), decision="continue", reason="Luc confirmed by phone that he filed it."
+        )
         started = now()
     sr.refresh_from_db()
     assert sr.status == Status.COOLING_OFF
@@ -300,8 +304,9 @@ def test_an_active_admin_who_signed_in_recently_blocks_the_gone_check(db, agent)
     sr.checks.filter(kind=CheckKind.FORMER_ADMIN_GONE).delete()
 
     with pytest.raises(DomainError, match="cannot be confirmed gone") as refused:
-        services.verification_check_record(service_request=sr, actor=actor(agent), kind=CheckKind.FORMER_ADMIN_GONE,
-                                           outcome="passed", note="The requester says so.")
+        services.verification_check_record(
+            service_request=sr, actor=actor(agent), kind=CheckKind.FORMER_ADMIN_GONE, outcome="passed", note="The requester says so."
+        )
     assert alice.email in str(refused.value.message) and "console" in str(refused.value.message)
     assert not sr.checks.filter(kind=CheckKind.FORMER_ADMIN_GONE).exists()
 
@@ -309,12 +314,10 @@ def test_an_active_admin_who_signed_in_recently_blocks_the_gone_check(db, agent)
 def test_an_admin_quiet_for_longer_than_the_setting_does_not_block(db, agent, settings):
     tenant, alice = tenant_with_admin(signed_in_days_ago=31)
     sr = factories.ServiceRequestFactory(tenant_on_record=tenant, tenant=tenant, status=Status.IN_REVIEW)
-    services.verification_check_record(service_request=sr, actor=actor(agent), kind=CheckKind.FORMER_ADMIN_GONE,
-                                       outcome="passed")
+    services.verification_check_record(service_request=sr, actor=actor(agent), kind=CheckKind.FORMER_ADMIN_GONE, outcome="passed")
     settings.ACTIVE_ADMIN_RECENT_SIGNIN = timedelta(days=60)
     with pytest.raises(DomainError, match="cannot be confirmed gone"):
-        services.verification_check_record(service_request=sr, actor=actor(agent),
-                                           kind=CheckKind.FORMER_ADMIN_GONE, outcome="passed")
+        services.verification_check_record(service_request=sr, actor=actor(agent), kind=CheckKind.FORMER_ADMIN_GONE, outcome="passed")
 
 
 def test_a_supervisor_override_with_a_reason_doubles_the_waiting_period(db, agent, settings):
@@ -327,10 +330,10 @@ def test_a_supervisor_override_with_a_reason_doubles_the_waiting_period(db, agen
     with pytest.raises(DomainError, match="reason"):
         services.admin_block_override(service_request=sr, actor=actor(overrider), reason="")
 
-    services.admin_block_override(service_request=sr, actor=actor(overrider),
-                                  reason="Alice's account was stolen; the CEO confirmed by phone on record.")
-    services.verification_check_record(service_request=sr, actor=actor(agent), kind=CheckKind.FORMER_ADMIN_GONE,
-                                       outcome="passed")
+    services.admin_block_override(
+        service_request=sr, actor=actor(overrider), reason="Alice's account was stolen; the CEO confirmed by phone on record."
+    )
+    services.verification_check_record(service_request=sr, actor=actor(agent), kind=CheckKind.FORMER_ADMIN_GONE, outcome="passed")
     sr.refresh_from_db()
     assert sr.status == Status.VERIFIED
     services.elevation_propose(service_request=sr, actor=actor(agent), email=sr.elevate_email)
@@ -349,7 +352,7 @@ def test_the_request_page_shows_each_global_admin_and_whether_they_were_told(db,
 
     page = staff_client(Client(), agent).get(ADMIN_URL.format(sr.pk)).content.decode()
 
-    panel = page[page.index('id="global-admins"'):page.index("As filed")]
+    panel = page[page.index('id="global-admins"') : page.index("As filed")]
     assert "Alice Admin" in panel and "Old Admin" in panel and "deactivated" in panel
     assert "recent: blocks the support path" in panel
     assert re.search(rf"{re.escape(alice.email)}: Sent", panel) and "alice.home@example.net: Sent" in panel
@@ -371,8 +374,17 @@ def test_a_member_naming_the_active_admin_as_former_admin_is_stopped(client, db,
     factories.MembershipFactory(user=mallory, tenant=tenant)
     agent, supervisor = factories.agent(), factories.supervisor()
 
-    assert submit(client, tenant, requester_email=mallory.email, requester_name="Mallory",
-                  former_admin_email=alice.email, elevate_email=mallory.email).status_code == 302
+    assert (
+        submit(
+            client,
+            tenant,
+            requester_email=mallory.email,
+            requester_name="Mallory",
+            former_admin_email=alice.email,
+            elevate_email=mallory.email,
+        ).status_code
+        == 302
+    )
     deliver()
     confirm_url = link_in(emails_to(mallory.email)[-1], "/confirm/")
     client.post(confirm_url, {"token": confirm_url.split("token=")[1]})
@@ -385,8 +397,13 @@ def test_a_member_naming_the_active_admin_as_former_admin_is_stopped(client, db,
 
     with pytest.raises(DomainError, match="cannot be confirmed gone"):
         services.service_request_match_tenant(service_request=sr, tenant=tenant, actor=actor(agent))
-        services.verification_check_record(service_request=sr, actor=actor(agent), kind=CheckKind.FORMER_ADMIN_GONE,
-                                           outcome="passed", note="Requester says Alice left.")
+        services.verification_check_record(
+            service_request=sr,
+            actor=actor(agent),
+            kind=CheckKind.FORMER_ADMIN_GONE,
+            outcome="passed",
+            note="Requester says Alice left.",
+        )
 
     object_via(Client(), link_in(warning, "/requests/object/"), "I have not left. Mallory is a member.")
     sr.refresh_from_db()

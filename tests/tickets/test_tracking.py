@@ -50,6 +50,7 @@ def token_of(path: str) -> str:
 
 # --- the tracking page gives nothing away -------------------------------------------------------
 
+
 def test_wrong_token_missing_token_and_unknown_reference_look_the_same(client, db):
     sr, good = tracked(company_legal_name="Secretive Holdings SA")
     assert client.get(good).status_code == 200
@@ -78,8 +79,12 @@ def test_the_confirmation_token_does_not_open_the_tracking_page(client, deliver)
 
 
 def test_junk_references_and_tokens_are_404_not_500(client, db):
-    for path in ("/requests/" + "X" * 500 + "/?token=abc", "/requests/%00/?token=%00",
-                 "/requests/SR-AAAA-AAAA/?token=" + "a" * 5000, "/requests/sr-aaaa-aaaa/?token=%ff%fe"):
+    for path in (
+        "/requests/" + "X" * 500 + "/?token=abc",
+        "/requests/%00/?token=%00",
+        "/requests/SR-AAAA-AAAA/?token=" + "a" * 5000,
+        "/requests/sr-aaaa-aaaa/?token=%ff%fe",
+    ):
         assert client.get(path).status_code == 404, path
     assert client.get("/requests/SR-AAAA-AAAA/confirm/?token=%ff").status_code == 200  # only a button
     assert client.post("/requests/SR-AAAA-AAAA/confirm/", {}).status_code == 400
@@ -88,6 +93,7 @@ def test_junk_references_and_tokens_are_404_not_500(client, db):
 
 
 # --- the confirmation link ----------------------------------------------------------------------
+
 
 def test_opening_the_confirmation_link_only_shows_a_button(client, agent, deliver):
     sr, confirm = file_and_get_confirm_link(client, deliver)
@@ -169,11 +175,11 @@ def test_a_confirmation_link_still_works_after_23_hours(client, deliver):
 
 # --- a fresh link by email ----------------------------------------------------------------------
 
+
 def ask_for_link(client, reference, email):
     page = client.get(f"/requests/access/?reference={reference}")
     assert f'value="{reference}"' in page.content.decode(), "the reference from the email is filled in"
-    return client.post("/requests/access/", {"reference": reference, "email": email,
-                                             **captcha_answer(page.content.decode())})
+    return client.post("/requests/access/", {"reference": reference, "email": email, **captcha_answer(page.content.decode())})
 
 
 def test_a_fresh_link_replaces_the_old_one(client, deliver):
@@ -207,8 +213,9 @@ def test_a_wrong_email_gets_the_same_page_and_nothing_is_sent(client, deliver):
 def test_a_wrong_captcha_on_the_access_page_sends_nothing(client, deliver):
     sr, _ = tracked()
     client.get("/requests/access/")
-    response = client.post("/requests/access/", {"reference": sr.reference, "email": sr.requester_email,
-                                                 "captcha_0": "abc", "captcha_1": "nope"})
+    response = client.post(
+        "/requests/access/", {"reference": sr.reference, "email": sr.requester_email, "captcha_0": "abc", "captcha_1": "nope"}
+    )
     assert response.status_code == 200
     assert "Invalid CAPTCHA" in response.content.decode()
     deliver()
@@ -217,13 +224,14 @@ def test_a_wrong_captcha_on_the_access_page_sends_nothing(client, deliver):
 
 # --- replying and cancelling on the tracking page -----------------------------------------------
 
+
 def waiting_on_requester(agent):
     sr, link = tracked()
     services.service_request_assign(service_request=sr, actor=actor(agent))
-    services.service_request_ask_information(service_request=sr, actor=actor(agent),
-                                             body="Please send a letter on company paper.")
-    services.service_request_post_message(service_request=sr, actor=actor(agent), kind=Message.Kind.INTERNAL,
-                                          body="Caller sounded nervous; double-check the call-back.")
+    services.service_request_ask_information(service_request=sr, actor=actor(agent), body="Please send a letter on company paper.")
+    services.service_request_post_message(
+        service_request=sr, actor=actor(agent), kind=Message.Kind.INTERNAL, body="Caller sounded nervous; double-check the call-back."
+    )
     sr.refresh_from_db()
     assert sr.status == "waiting_on_requester"
     return sr, link
@@ -236,12 +244,14 @@ def test_a_reply_with_a_file_puts_the_request_back_in_review(client, agent, deli
     assert "We need something from you" in page
     assert "Caller sounded nervous" not in page, "internal notes are for staff only"
 
-    response = client.post(link, {"token": token_of(link), "action": "reply", "body": "Here is the signed letter.",
-                                  "evidence": [pdf("letter-on-paper.pdf")]})
+    response = client.post(
+        link,
+        {"token": token_of(link), "action": "reply", "body": "Here is the signed letter.", "evidence": [pdf("letter-on-paper.pdf")]},
+    )
     assert response.status_code == 302
     page = client.get(response["Location"]).content.decode()
     assert "Your reply has been sent to the support team." in page
-    timeline = page[page.index('id="timeline"'):page.index("</ul>", page.index('id="timeline"'))]
+    timeline = page[page.index('id="timeline"') : page.index("</ul>", page.index('id="timeline"'))]
     assert "Here is the signed letter." in timeline
     assert "letter-on-paper.pdf" in timeline
     assert timeline.index("Please send a letter") < timeline.index("Here is the signed letter.")
@@ -258,8 +268,15 @@ def test_a_reply_with_a_file_puts_the_request_back_in_review(client, agent, deli
 
 def test_a_reply_with_a_bad_file_is_refused_and_changes_nothing(client, agent):
     sr, link = waiting_on_requester(agent)
-    response = client.post(link, {"token": token_of(link), "action": "reply", "body": "See attached.",
-                                  "evidence": [SimpleUploadedFile("setup.pdf", b"MZ\x90\x00" * 64)]})
+    response = client.post(
+        link,
+        {
+            "token": token_of(link),
+            "action": "reply",
+            "body": "See attached.",
+            "evidence": [SimpleUploadedFile("setup.pdf", b"MZ\x90\x00" * 64)],
+        },
+    )
     assert response.status_code == 200
     assert "is not a PDF, JPEG or PNG file" in response.content.decode()
     assert "See attached." in response.content.decode(), "the typed reply is kept"

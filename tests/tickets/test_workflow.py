@@ -29,8 +29,7 @@ from tickets.workflow import (
 S = Status
 ROLES = [REQUESTER, AGENT, SUPERVISOR, SYSTEM, OBJECTOR]
 STAFF = {AGENT, SUPERVISOR}
-OPEN = [S.AWAITING_EMAIL_CONFIRMATION, S.NEW, S.IN_REVIEW, S.WAITING_ON_REQUESTER, S.VERIFIED, S.ELEVATION_PROPOSED,
-        S.COOLING_OFF]
+OPEN = [S.AWAITING_EMAIL_CONFIRMATION, S.NEW, S.IN_REVIEW, S.WAITING_ON_REQUESTER, S.VERIFIED, S.ELEVATION_PROPOSED, S.COOLING_OFF]
 # Confirmed and open: someone told of the request may put it on hold.
 CONTESTABLE = [S.NEW, S.IN_REVIEW, S.WAITING_ON_REQUESTER, S.VERIFIED, S.ELEVATION_PROPOSED, S.COOLING_OFF]
 
@@ -58,10 +57,7 @@ EXPECTED = {
     **{(s, S.CANCELLED): {REQUESTER} for s in OPEN},
 }
 
-MATRIX = [
-    pytest.param(frm, to, role, id=f"{frm}->{to}-{role}")
-    for frm in S.values for to in S.values for role in ROLES
-]
+MATRIX = [pytest.param(frm, to, role, id=f"{frm}->{to}-{role}") for frm in S.values for to in S.values for role in ROLES]
 
 
 def _actor_for(role, sr):
@@ -83,10 +79,16 @@ def _request_in(status, **kwargs):
 def _add_elevation(sr, proposed_by=None, user=None, approved=False):
     moment = now()
     return Elevation.objects.create(
-        service_request=sr, email=f"luc@{sr.company_domain}", full_name="Luc Bernard",
-        proposed_by=proposed_by or factories.UserFactory(), user=user,
-        **({"approved_by": factories.UserFactory(), "approved_at": moment, "waiting_started_at": moment,
-            "effective_at": moment} if approved else {}),
+        service_request=sr,
+        email=f"luc@{sr.company_domain}",
+        full_name="Luc Bernard",
+        proposed_by=proposed_by or factories.UserFactory(),
+        user=user,
+        **(
+            {"approved_by": factories.UserFactory(), "approved_at": moment, "waiting_started_at": moment, "effective_at": moment}
+            if approved
+            else {}
+        ),
     )
 
 
@@ -113,8 +115,7 @@ def test_transition_obeys_the_table(db, frm, to, role):
     before = _counts()
 
     if role in EXPECTED.get((frm, to), set()):
-        transition(sr, to, actor=_actor_for(role, sr), role=role, note="a note",
-                   secrets={"tracking_token": "raw-token"})
+        transition(sr, to, actor=_actor_for(role, sr), role=role, note="a note", secrets={"tracking_token": "raw-token"})
         sr.refresh_from_db()
         assert sr.status == to
         assert (sr.closed_at is not None) == (to in CLOSED)
@@ -123,8 +124,7 @@ def test_transition_obeys_the_table(db, frm, to, role):
         assert AuditEvent.objects.count() == before[0] + 1
     else:
         with pytest.raises(TransitionError):
-            transition(sr, to, actor=_actor_for(role, sr), role=role, note="a note",
-                       secrets={"tracking_token": "raw-token"})
+            transition(sr, to, actor=_actor_for(role, sr), role=role, note="a note", secrets={"tracking_token": "raw-token"})
         sr.refresh_from_db()
         assert sr.status == frm
         assert sr.closed_at is None
@@ -190,8 +190,11 @@ def _action_data(action, sr):
         "match_tenant": {"match_tenant-tenant": sr.tenant_id},
         "message": {"message-kind": "public", "message-body": "Any news?"},
         "ask_information": {"ask_information-body": "Send us a new ID."},
-        "record_check": {"record_check-kind": CheckKind.IDENTITY_EVIDENCE, "record_check-outcome": "passed",
-                         "record_check-note": "ok"},
+        "record_check": {
+            "record_check-kind": CheckKind.IDENTITY_EVIDENCE,
+            "record_check-outcome": "passed",
+            "record_check-note": "ok",
+        },
         "reject": {"reject-reason": "Rejected again."},
         "propose_elevation": {"propose_elevation-email": sr.elevate_email, "propose_elevation-full_name": "Luc"},
         "approve_elevation": _approve_data(sr.elevation),
@@ -200,8 +203,20 @@ def _action_data(action, sr):
 
 
 @pytest.mark.parametrize("who", ["agent", "supervisor"])
-@pytest.mark.parametrize("action", ["assign", "match_tenant", "message", "ask_information", "record_check",
-                                    "reject", "propose_elevation", "approve_elevation", "send_back"])
+@pytest.mark.parametrize(
+    "action",
+    [
+        "assign",
+        "match_tenant",
+        "message",
+        "ask_information",
+        "record_check",
+        "reject",
+        "propose_elevation",
+        "approve_elevation",
+        "send_back",
+    ],
+)
 def test_no_action_changes_a_rejected_request(client, db, action, who):
     proposer = factories.agent()
     sr = _request_in(S.ELEVATION_PROPOSED)
@@ -278,22 +293,29 @@ def test_entering_the_queue_tells_the_requester_and_every_agent(db):
     assert received.secrets["tracking_url"].startswith("http") and "token=" in received.secrets["tracking_url"]
 
 
-@pytest.mark.parametrize("frm, to, role, expected", [
-    (S.NEW, S.IN_REVIEW, AGENT, {("status_changed", "requester")}),
-    (S.IN_REVIEW, S.WAITING_ON_REQUESTER, AGENT, {("information_requested", "requester")}),
-    (S.WAITING_ON_REQUESTER, S.IN_REVIEW, REQUESTER, {("requester_replied", "assignee")}),
-    (S.WAITING_ON_REQUESTER, S.IN_REVIEW, AGENT, set()),
-    (S.IN_REVIEW, S.VERIFIED, AGENT, {("status_changed", "requester")}),
-    (S.VERIFIED, S.ELEVATION_PROPOSED, AGENT, {("elevation_proposed", "supervisor")}),
-    (S.ELEVATION_PROPOSED, S.COOLING_OFF, SUPERVISOR, {("elevation_scheduled", "requester"),
-                                                       ("takeover_approved", "new admin")}),
-    (S.COOLING_OFF, S.ELEVATED, SYSTEM, {("elevated_new_admin", "new admin"), ("elevated_requester", "requester")}),
-    (S.COOLING_OFF, S.DISPUTED, OBJECTOR, {("objection_raised", "supervisor"), ("objection_raised", "assignee"),
-                                           ("request_on_hold", "requester")}),
-    (S.NEW, S.CANCELLED, REQUESTER, {("status_changed", "requester"), ("status_changed", "assignee")}),
-    (S.AWAITING_EMAIL_CONFIRMATION, S.EXPIRED, SYSTEM, {("status_changed", "requester")}),
-    (S.VERIFIED, S.REJECTED, SUPERVISOR, {("rejected", "requester")}),
-], ids=lambda v: v if isinstance(v, str) else None)
+@pytest.mark.parametrize(
+    "frm, to, role, expected",
+    [
+        (S.NEW, S.IN_REVIEW, AGENT, {("status_changed", "requester")}),
+        (S.IN_REVIEW, S.WAITING_ON_REQUESTER, AGENT, {("information_requested", "requester")}),
+        (S.WAITING_ON_REQUESTER, S.IN_REVIEW, REQUESTER, {("requester_replied", "assignee")}),
+        (S.WAITING_ON_REQUESTER, S.IN_REVIEW, AGENT, set()),
+        (S.IN_REVIEW, S.VERIFIED, AGENT, {("status_changed", "requester")}),
+        (S.VERIFIED, S.ELEVATION_PROPOSED, AGENT, {("elevation_proposed", "supervisor")}),
+        (S.ELEVATION_PROPOSED, S.COOLING_OFF, SUPERVISOR, {("elevation_scheduled", "requester"), ("takeover_approved", "new admin")}),
+        (S.COOLING_OFF, S.ELEVATED, SYSTEM, {("elevated_new_admin", "new admin"), ("elevated_requester", "requester")}),
+        (
+            S.COOLING_OFF,
+            S.DISPUTED,
+            OBJECTOR,
+            {("objection_raised", "supervisor"), ("objection_raised", "assignee"), ("request_on_hold", "requester")},
+        ),
+        (S.NEW, S.CANCELLED, REQUESTER, {("status_changed", "requester"), ("status_changed", "assignee")}),
+        (S.AWAITING_EMAIL_CONFIRMATION, S.EXPIRED, SYSTEM, {("status_changed", "requester")}),
+        (S.VERIFIED, S.REJECTED, SUPERVISOR, {("rejected", "requester")}),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
 def test_each_status_notifies_who_must_hear_of_it(db, django_capture_on_commit_callbacks, frm, to, role, expected):
     assignee = factories.agent(email="assignee@support.example")
     supervisor = factories.supervisor(email="boss@support.example")
@@ -301,8 +323,7 @@ def test_each_status_notifies_who_must_hear_of_it(db, django_capture_on_commit_c
     new_admin = factories.UserFactory(email=f"luc@{sr.company_domain}")
     if to in (S.ELEVATION_PROPOSED, S.ELEVATED, S.COOLING_OFF) or frm == S.COOLING_OFF:
         _add_elevation(sr, user=new_admin, approved=True)
-    who = {"requester": sr.requester_email, "assignee": assignee.email, "supervisor": supervisor.email,
-           "new admin": new_admin.email}
+    who = {"requester": sr.requester_email, "assignee": assignee.email, "supervisor": supervisor.email, "new admin": new_admin.email}
     the_actor = supervisor if role == SUPERVISOR else assignee
     act = actor(the_actor) if role in STAFF else _actor_for(role, sr)
 
@@ -337,8 +358,7 @@ def test_a_rolled_back_change_leaves_no_notification(db, agent):
 
 # --- The verification checklist ---------------------------------------------------------------------------------
 
-OTHER_CHECKS = [CheckKind.IDENTITY_EVIDENCE, CheckKind.CALLBACK_ON_RECORD, CheckKind.COMPANY_DETAILS,
-                CheckKind.FORMER_ADMIN_GONE]
+OTHER_CHECKS = [CheckKind.IDENTITY_EVIDENCE, CheckKind.CALLBACK_ON_RECORD, CheckKind.COMPANY_DETAILS, CheckKind.FORMER_ADMIN_GONE]
 
 
 def confirmed_request(**kwargs):
@@ -352,8 +372,7 @@ def confirmed_request(**kwargs):
 
 
 def record(sr, agent, kind, outcome=CheckOutcome.PASSED, note=""):
-    return services.verification_check_record(service_request=sr, actor=actor(agent), kind=kind, outcome=outcome,
-                                              note=note)
+    return services.verification_check_record(service_request=sr, actor=actor(agent), kind=kind, outcome=outcome, note=note)
 
 
 def test_confirmation_passes_the_email_check_by_itself(db):
@@ -424,10 +443,15 @@ def test_a_check_not_passed_needs_a_note(db, agent, outcome, note):
 
 def test_a_check_not_passed_without_a_note_shows_an_error_in_the_admin(agent_client, agent):
     sr, tenant = confirmed_request()
-    response = agent_client.post(_admin_url(sr), {
-        "action": "record_check", "record_check-kind": CheckKind.IDENTITY_EVIDENCE,
-        "record_check-outcome": CheckOutcome.FAILED, "record_check-note": "",
-    })
+    response = agent_client.post(
+        _admin_url(sr),
+        {
+            "action": "record_check",
+            "record_check-kind": CheckKind.IDENTITY_EVIDENCE,
+            "record_check-outcome": CheckOutcome.FAILED,
+            "record_check-note": "",
+        },
+    )
     assert response.status_code == 200
     assert _error_messages(response.content.decode()) == ["Say in the note why the check did not pass."]
     assert sr.checks.count() == 1
@@ -471,8 +495,9 @@ def test_checks_made_against_another_tenant_must_be_made_again(db, agent):
     record(sr, agent, CheckKind.CALLBACK_ON_RECORD)
     record(sr, agent, CheckKind.COMPANY_DETAILS)
     assert sr.status == S.VERIFIED
-    calls = AuditEvent.objects.filter(action="check.recorded", after__check=CheckKind.CALLBACK_ON_RECORD,
-                                      after__outcome=CheckOutcome.PASSED)
+    calls = AuditEvent.objects.filter(
+        action="check.recorded", after__check=CheckKind.CALLBACK_ON_RECORD, after__outcome=CheckOutcome.PASSED
+    )
     assert [e.after["phone_called"] for e in calls.order_by("pk")] == [wrong.phone_on_record, right.phone_on_record]
 
 
@@ -490,6 +515,7 @@ def test_an_agent_cannot_mark_the_email_confirmed_by_hand(db, agent):
     tenant = factories.TenantFactory()
     sr = factories.ServiceRequestFactory(tenant_on_record=tenant, tenant=tenant, status="in_review")
     with pytest.raises(DomainError, match="requester's own link"):
-        services.verification_check_record(service_request=sr, actor=actor(agent), kind=CheckKind.EMAIL_CONFIRMED,
-                                           outcome=CheckOutcome.PASSED)
+        services.verification_check_record(
+            service_request=sr, actor=actor(agent), kind=CheckKind.EMAIL_CONFIRMED, outcome=CheckOutcome.PASSED
+        )
     assert not VerificationCheck.objects.filter(service_request=sr).exists()

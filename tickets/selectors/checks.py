@@ -42,9 +42,11 @@ def proof(service_request: ServiceRequest) -> Proof:
         missing_always=[k for k in ALWAYS_REQUIRED if k not in passed],
         satisfied_by=satisfied,
         combinations=[
-            {"labels": [CheckKind(k).label for k in CheckKind.values if k in c],
-             "missing": [CheckKind(k).label for k in CheckKind.values if k in c and k not in passed],
-             "satisfied": c <= passed}
+            {
+                "labels": [CheckKind(k).label for k in CheckKind.values if k in c],
+                "missing": [CheckKind(k).label for k in CheckKind.values if k in c and k not in passed],
+                "satisfied": c <= passed,
+            }
             for c in combos
         ],
     )

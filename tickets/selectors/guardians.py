@@ -35,9 +35,7 @@ def former_admin_account(service_request: ServiceRequest, tenant: Tenant) -> Use
     """The account named as former admin, if it is an account of ``tenant`` (any role, active or not)."""
     if not service_request.former_admin_email:
         return None
-    return User.objects.filter(
-        email__iexact=service_request.former_admin_email.strip(), memberships__tenant=tenant
-    ).first()
+    return User.objects.filter(email__iexact=service_request.former_admin_email.strip(), memberships__tenant=tenant).first()
 
 
 def people_to_warn(service_request: ServiceRequest, tenant: Tenant) -> list[Recipient]:
@@ -82,11 +80,11 @@ def global_admin_facts(service_request: ServiceRequest, tenant: Tenant | None) -
     they block the support path, and whether they were told of this request (the email's status)."""
     if tenant is None:
         return []
-    memberships = (Membership.objects.filter(tenant=tenant, role=Membership.Role.GLOBAL_ADMIN)
-                   .select_related("user").order_by("user__email"))
+    memberships = (
+        Membership.objects.filter(tenant=tenant, role=Membership.Role.GLOBAL_ADMIN).select_related("user").order_by("user__email")
+    )
     cutoff = recent_signin_cutoff()
-    links = (ObjectionLink.objects.filter(service_request=service_request)
-             .select_related("outbox_message").order_by("created_at", "id"))
+    links = ObjectionLink.objects.filter(service_request=service_request).select_related("outbox_message").order_by("created_at", "id")
     told: dict[str, list] = {}
     for link in links:
         told.setdefault(link.email.lower(), []).append(link)
@@ -95,19 +93,25 @@ def global_admin_facts(service_request: ServiceRequest, tenant: Tenant | None) -
         user = membership.user
         addresses = [a for a in (user.email, user.alternate_email) if a]
         notices = [
-            {"email": link.email, "at": link.created_at,
-             "status": link.outbox_message.get_status_display() if link.outbox_message else "—",
-             "status_code": link.outbox_message.status if link.outbox_message else ""}
-            for address in addresses for link in told.get(address.lower(), [])
+            {
+                "email": link.email,
+                "at": link.created_at,
+                "status": link.outbox_message.get_status_display() if link.outbox_message else "—",
+                "status_code": link.outbox_message.status if link.outbox_message else "",
+            }
+            for address in addresses
+            for link in told.get(address.lower(), [])
         ]
-        facts.append({
-            "user": user,
-            "active": user.is_active,
-            "last_login": user.last_login,
-            "second_factor": any(True for _ in devices_for_user(user, confirmed=True)),
-            "blocks": user.is_active and user.last_login is not None and user.last_login >= cutoff,
-            "notices": notices,
-        })
+        facts.append(
+            {
+                "user": user,
+                "active": user.is_active,
+                "last_login": user.last_login,
+                "second_factor": any(True for _ in devices_for_user(user, confirmed=True)),
+                "blocks": user.is_active and user.last_login is not None and user.last_login >= cutoff,
+                "notices": notices,
+            }
+        )
     return facts
 
 

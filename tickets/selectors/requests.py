@@ -42,22 +42,29 @@ def comparison(service_request: ServiceRequest) -> list[ComparisonRow]:
         return []
     domains = t.all_domains
     return [
-        ComparisonRow(_("Legal name"), sr.company_legal_name, t.legal_name,
-                      _norm(sr.company_legal_name) == _norm(t.legal_name)),
-        ComparisonRow(_("Partner ID"), sr.company_partner_id or "—", t.partner_id,
-                      None if not sr.company_partner_id else sr.company_partner_id.strip() == t.partner_id),
-        ComparisonRow(_("Domain"), sr.company_domain, ", ".join(domains),
-                      sr.company_domain.lower() in [d.lower() for d in domains]),
-        ComparisonRow(_("Country"), str(sr.company_country.name), str(t.country.name),
-                      sr.company_country.code == t.country.code),
-        ComparisonRow(_("Postal address"), sr.company_address, t.postal_address,
-                      _norm(sr.company_address) == _norm(t.postal_address)),
-        ComparisonRow(_("Phone"), sr.company_phone, t.phone_on_record,
-                      _digits(sr.company_phone) == _digits(t.phone_on_record)),
-        ComparisonRow(_("Requester's email on a tenant domain"), sr.requester_email, ", ".join(domains),
-                      account_selectors.tenant_owns_email(t, sr.requester_email)),
-        ComparisonRow(_("User to elevate on a tenant domain"), sr.elevate_email, ", ".join(domains),
-                      account_selectors.tenant_owns_email(t, sr.elevate_email)),
+        ComparisonRow(_("Legal name"), sr.company_legal_name, t.legal_name, _norm(sr.company_legal_name) == _norm(t.legal_name)),
+        ComparisonRow(
+            _("Partner ID"),
+            sr.company_partner_id or "—",
+            t.partner_id,
+            None if not sr.company_partner_id else sr.company_partner_id.strip() == t.partner_id,
+        ),
+        ComparisonRow(_("Domain"), sr.company_domain, ", ".join(domains), sr.company_domain.lower() in [d.lower() for d in domains]),
+        ComparisonRow(_("Country"), str(sr.company_country.name), str(t.country.name), sr.company_country.code == t.country.code),
+        ComparisonRow(_("Postal address"), sr.company_address, t.postal_address, _norm(sr.company_address) == _norm(t.postal_address)),
+        ComparisonRow(_("Phone"), sr.company_phone, t.phone_on_record, _digits(sr.company_phone) == _digits(t.phone_on_record)),
+        ComparisonRow(
+            _("Requester's email on a tenant domain"),
+            sr.requester_email,
+            ", ".join(domains),
+            account_selectors.tenant_owns_email(t, sr.requester_email),
+        ),
+        ComparisonRow(
+            _("User to elevate on a tenant domain"),
+            sr.elevate_email,
+            ", ".join(domains),
+            account_selectors.tenant_owns_email(t, sr.elevate_email),
+        ),
     ]
 
 

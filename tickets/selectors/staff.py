@@ -9,9 +9,7 @@ SUPERVISORS_GROUP = "Support supervisors"
 def support_agents():
     """Active staff who work the queue (agents and supervisors)."""
     User = get_user_model()
-    return User.objects.filter(
-        is_active=True, is_staff=True, groups__name__in=[AGENTS_GROUP, SUPERVISORS_GROUP]
-    ).distinct()
+    return User.objects.filter(is_active=True, is_staff=True, groups__name__in=[AGENTS_GROUP, SUPERVISORS_GROUP]).distinct()
 
 
 def support_supervisors():

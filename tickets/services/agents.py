@@ -26,8 +26,14 @@ def service_request_assign(*, service_request: ServiceRequest, actor: Actor, ass
     before = sr.assignee.email if sr.assignee else None
     sr.assignee = assignee
     sr.save(update_fields=["assignee"])
-    audit_event_record(actor=actor, action="request.assigned", target=sr, tenant=sr.tenant,
-                       before={"assignee": before}, after={"assignee": assignee.email})
+    audit_event_record(
+        actor=actor,
+        action="request.assigned",
+        target=sr,
+        tenant=sr.tenant,
+        before={"assignee": before},
+        after={"assignee": assignee.email},
+    )
     if sr.status == Status.NEW:
         transition(sr, Status.IN_REVIEW, actor=actor, role=role)
     service_request.refresh_from_db()
@@ -51,11 +57,18 @@ def service_request_match_tenant(*, service_request: ServiceRequest, tenant, act
     made_against = selectors.suggested_tenant(sr)
     sr.tenant = tenant
     sr.save(update_fields=["tenant"])
-    audit_event_record(actor=actor, action="tenant.matched", target=sr, tenant=tenant,
-                       before={"tenant": before}, after={"tenant": tenant.pk, "partner_id": tenant.partner_id})
+    audit_event_record(
+        actor=actor,
+        action="tenant.matched",
+        target=sr,
+        tenant=tenant,
+        before={"tenant": before},
+        after={"tenant": tenant.pk, "partner_id": tenant.partner_id},
+    )
     if made_against is not None and made_against.pk != tenant.pk:
-        checks_void(service_request=sr, kinds=DEPENDS_ON_TENANT, actor=actor,
-                    reason="Tenant changed: to be made again against the new record.")
+        checks_void(
+            service_request=sr, kinds=DEPENDS_ON_TENANT, actor=actor, reason="Tenant changed: to be made again against the new record."
+        )
     if sr.status in IN_QUEUE and tenant.pk not in alerts.tenants_already_warned(sr):
         alerts.warn_tenant(sr, tenant, template="takeover_filed", **alerts.filed_context(sr))
     if before != tenant.pk:
@@ -95,14 +108,14 @@ def service_request_reject(*, service_request: ServiceRequest, actor: Actor, rea
     role = staff_role_of(actor)
     sr = lock(service_request)
     if sr.status == Status.DISPUTED:
-        raise DomainError(_("This request is disputed: a supervisor who neither proposed nor approved it "
-                            "decides, by resolving the objection."))
+        raise DomainError(
+            _("This request is disputed: a supervisor who neither proposed nor approved it decides, by resolving the objection.")
+        )
     return transition(sr, Status.REJECTED, actor=actor, role=role, note=reason)
 
 
 @transaction.atomic
-def service_requests_link(*, service_request: ServiceRequest, other: ServiceRequest, actor: Actor,
-                          reason: str) -> RequestLink:
+def service_requests_link(*, service_request: ServiceRequest, other: ServiceRequest, actor: Actor, reason: str) -> RequestLink:
     """A supervisor decides that two concurrent requests for one tenant may both go on (for example,
     two colleagues asking for the same thing). Writes ``request.linked`` on both."""
     supervisor_of(actor, _("Only a support supervisor can link concurrent requests."))
@@ -116,11 +129,10 @@ def service_requests_link(*, service_request: ServiceRequest, other: ServiceRequ
     ensure_open(other_sr)
     if other_sr.pk not in {r.pk for r in selectors.concurrent_requests(sr)}:
         raise DomainError(_("These requests are not concurrent: they concern different tenants."))
-    link, created = RequestLink.objects.get_or_create(first=sr, second=other_sr,
-                                                      defaults={"linked_by": actor.user, "reason": reason})
+    link, created = RequestLink.objects.get_or_create(first=sr, second=other_sr, defaults={"linked_by": actor.user, "reason": reason})
     if created:
         for a, b in ((sr, other_sr), (other_sr, sr)):
-            audit_event_record(actor=actor, action="request.linked", target=a, tenant=a.tenant,
-                               after={"linked_to": b.reference, "reason": reason})
+            audit_event_record(
+                actor=actor, action="request.linked", target=a, tenant=a.tenant, after={"linked_to": b.reference, "reason": reason}
+            )
     return link
-

@@ -14,12 +14,12 @@ from ..workflow import DomainError, lock, transition
 from .common import staff_role_of
 
 
-def check_write(*, service_request: ServiceRequest, kind: str, outcome: str, note: str, actor: Actor,
-                details: dict | None = None) -> VerificationCheck:
+def check_write(
+    *, service_request: ServiceRequest, kind: str, outcome: str, note: str, actor: Actor, details: dict | None = None
+) -> VerificationCheck:
     """The one writer of checks: the row and its ``check.recorded`` audit event, in the caller's transaction."""
     sr = service_request
-    check = VerificationCheck.objects.create(service_request=sr, kind=kind, outcome=outcome, note=note,
-                                             agent=actor.user)
+    check = VerificationCheck.objects.create(service_request=sr, kind=kind, outcome=outcome, note=note, agent=actor.user)
     after = {"check": kind, "outcome": outcome, "note": note, **(details or {})}
     if kind == CheckKind.CALLBACK_ON_RECORD and sr.tenant is not None:
         after["phone_called"] = sr.tenant.phone_on_record
@@ -33,8 +33,7 @@ def checks_void(*, service_request: ServiceRequest, kinds, actor: Actor, reason:
     voided = []
     for kind in kinds:
         if kind in latest and latest[kind].outcome == CheckOutcome.PASSED:
-            check_write(service_request=service_request, kind=kind, outcome=CheckOutcome.VOIDED, note=reason,
-                        actor=actor)
+            check_write(service_request=service_request, kind=kind, outcome=CheckOutcome.VOIDED, note=reason, actor=actor)
             voided.append(kind)
     return voided
 
@@ -56,9 +55,7 @@ def verification_progress(*, service_request: ServiceRequest, actor: Actor, role
 
 
 def _block_message(sr: ServiceRequest, blockers) -> str:
-    names = ", ".join(
-        f"{u.full_name or u.email} <{u.email}> ({date_format(u.last_login, 'SHORT_DATETIME_FORMAT')})" for u in blockers
-    )
+    names = ", ".join(f"{u.full_name or u.email} <{u.email}> ({date_format(u.last_login, 'SHORT_DATETIME_FORMAT')})" for u in blockers)
     return _(
         "The former admin cannot be confirmed gone: %(admins)s is an active global admin of %(tenant)s and "
         "signed in recently. That admin can add an admin in the console. If they have really left, the company "

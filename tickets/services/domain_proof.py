@@ -42,15 +42,28 @@ def domain_proof_look_up(*, service_request: ServiceRequest, actor: Actor, audit
         sr.dns_answer = lookup.describe(sr.dns_challenge)[:2000]
         sr.save(update_fields=["dns_checked_at", "dns_answer"])
         if audit:
-            audit_event_record(actor=actor, action="domain_proof.looked_up", target=sr, tenant=sr.tenant,
-                               after={"name": lookup.name, "answer": lookup.values, "error": lookup.error,
-                                      "resolver": lookup.resolver})
+            audit_event_record(
+                actor=actor,
+                action="domain_proof.looked_up",
+                target=sr,
+                tenant=sr.tenant,
+                after={"name": lookup.name, "answer": lookup.values, "error": lookup.error, "resolver": lookup.resolver},
+            )
         already = CheckKind.DOMAIN_DNS in selectors.passed_kinds(sr)
         if sr.status in CHECKABLE and not already and lookup.found(sr.dns_challenge) and _proves_tenant(sr):
-            check_write(service_request=sr, kind=CheckKind.DOMAIN_DNS, outcome=CheckOutcome.PASSED,
-                        note=f"Found the request's value. {lookup.describe()}", actor=actor,
-                        details={"name": lookup.name, "answer": lookup.values, "resolver": lookup.resolver,
-                                 "looked_up_at": lookup.at.isoformat()})
+            check_write(
+                service_request=sr,
+                kind=CheckKind.DOMAIN_DNS,
+                outcome=CheckOutcome.PASSED,
+                note=f"Found the request's value. {lookup.describe()}",
+                actor=actor,
+                details={
+                    "name": lookup.name,
+                    "answer": lookup.values,
+                    "resolver": lookup.resolver,
+                    "looked_up_at": lookup.at.isoformat(),
+                },
+            )
             verification_progress(service_request=sr, actor=actor, role=SYSTEM)
     service_request.refresh_from_db()
     return lookup
@@ -60,15 +73,20 @@ def domain_proofs_look_up(limit: int = 100) -> int:
     """Beat: look again for recent checkable requests whose DNS proof has not passed, each at most once
     per DOMAIN_PROOF_RECHECK, the least recently looked up first. Idempotent. Returns how many passed now."""
     moment = now()
-    latest_dns = (VerificationCheck.objects.filter(service_request=OuterRef("pk"), kind=CheckKind.DOMAIN_DNS)
-                  .order_by("-created_at", "-id").values("outcome")[:1])
-    candidates = (ServiceRequest.objects.alias(dns_outcome=Subquery(latest_dns))
-                  .filter(status__in=CHECKABLE, created_at__gte=moment - settings.DOMAIN_PROOF_LOOKUP_FOR)
-                  # Those already proven are left out here, not skipped in the loop: they would fill the batch.
-                  .filter(Q(dns_outcome__isnull=True) | ~Q(dns_outcome=CheckOutcome.PASSED))
-                  .exclude(dns_challenge="")
-                  .exclude(dns_checked_at__gte=moment - settings.DOMAIN_PROOF_RECHECK)
-                  .order_by(F("dns_checked_at").asc(nulls_first=True), "created_at"))
+    latest_dns = (
+        VerificationCheck.objects.filter(service_request=OuterRef("pk"), kind=CheckKind.DOMAIN_DNS)
+        .order_by("-created_at", "-id")
+        .values("outcome")[:1]
+    )
+    candidates = (
+        ServiceRequest.objects.alias(dns_outcome=Subquery(latest_dns))
+        .filter(status__in=CHECKABLE, created_at__gte=moment - settings.DOMAIN_PROOF_LOOKUP_FOR)
+        # Those already proven are left out here, not skipped in the loop: they would fill the batch.
+        .filter(Q(dns_outcome__isnull=True) | ~Q(dns_outcome=CheckOutcome.PASSED))
+        .exclude(dns_challenge="")
+        .exclude(dns_checked_at__gte=moment - settings.DOMAIN_PROOF_RECHECK)
+        .order_by(F("dns_checked_at").asc(nulls_first=True), "created_at")
+    )
     passed = 0
     for sr in candidates[:limit]:
         domain_proof_look_up(service_request=sr, actor=Actor.system(), audit=False)

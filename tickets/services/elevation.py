@@ -29,9 +29,7 @@ logger = logging.getLogger(__name__)
 def _eligible(sr: ServiceRequest, email: str):
     """The account behind ``email`` if it may become the tenant's global admin (None: a new account)."""
     if not account_selectors.tenant_owns_email(sr.tenant, email):
-        raise DomainError(
-            _("%(email)s is not on a verified domain of %(tenant)s.") % {"email": email, "tenant": sr.tenant.legal_name}
-        )
+        raise DomainError(_("%(email)s is not on a verified domain of %(tenant)s.") % {"email": email, "tenant": sr.tenant.legal_name})
     user = account_selectors.user_by_email(email)
     if user is not None and user.is_staff:
         raise DomainError(_("A support staff account cannot be made a tenant's global admin."))
@@ -39,8 +37,7 @@ def _eligible(sr: ServiceRequest, email: str):
 
 
 @transaction.atomic
-def elevation_propose(*, service_request: ServiceRequest, actor: Actor, email: str, full_name: str = "",
-                      note: str = "") -> Elevation:
+def elevation_propose(*, service_request: ServiceRequest, actor: Actor, email: str, full_name: str = "", note: str = "") -> Elevation:
     """Propose ``email`` as the tenant's new global admin. Only a verified request can be proposed.
 
     Proposing someone other than the user the requester named is flagged, needs a note, and the
@@ -54,28 +51,44 @@ def elevation_propose(*, service_request: ServiceRequest, actor: Actor, email: s
     existing = _eligible(sr, email)
     differs = email != sr.elevate_email.strip().lower()
     if differs and not note.strip():
-        raise DomainError(_("%(email)s is not the user the requester named (%(named)s): say why in the note.")
-                          % {"email": email, "named": sr.elevate_email})
+        raise DomainError(
+            _("%(email)s is not the user the requester named (%(named)s): say why in the note.")
+            % {"email": email, "named": sr.elevate_email}
+        )
     Elevation.objects.filter(service_request=sr, approved_at__isnull=True).delete()
     elevation = Elevation.objects.create(
-        service_request=sr, email=email, full_name=full_name or (existing.full_name if existing else ""),
-        proposed_by=actor.user, proposed_at=now(), differs_from_request=differs, note=note.strip(),
+        service_request=sr,
+        email=email,
+        full_name=full_name or (existing.full_name if existing else ""),
+        proposed_by=actor.user,
+        proposed_at=now(),
+        differs_from_request=differs,
+        note=note.strip(),
     )
-    audit_event_record(actor=actor, action="elevation.proposed", target=sr, tenant=sr.tenant,
-                       after={"email": email, "existing_user": existing is not None, "elevation": elevation.pk,
-                              **({"differs_from_request": True, "note": note.strip()} if differs else {})})
+    audit_event_record(
+        actor=actor,
+        action="elevation.proposed",
+        target=sr,
+        tenant=sr.tenant,
+        after={
+            "email": email,
+            "existing_user": existing is not None,
+            "elevation": elevation.pk,
+            **({"differs_from_request": True, "note": note.strip()} if differs else {}),
+        },
+    )
     if differs:
         to_requester(sr, "elevation_other_user_requester", proposed_email=email, named_email=sr.elevate_email)
-        alerts.warn_everyone(sr, template="takeover_other_user", proposed_user=existing, proposed_email=email,
-                             proposed=email, named=sr.elevate_email)
+        alerts.warn_everyone(
+            sr, template="takeover_other_user", proposed_user=existing, proposed_email=email, proposed=email, named=sr.elevate_email
+        )
     transition(sr, Status.ELEVATION_PROPOSED, actor=actor, role=role)
     return elevation
 
 
 def _changed_message(elevation: Elevation | None, elevation_id, email: str):
     if elevation is None:
-        return _("The proposal you reviewed (%(email)s) was withdrawn: there is nothing to approve now.") % {
-            "email": email}
+        return _("The proposal you reviewed (%(email)s) was withdrawn: there is nothing to approve now.") % {"email": email}
     return _(
         "The proposal changed since you opened the page: you reviewed %(old)s (proposal #%(old_id)s); it is now "
         "%(new)s (proposal #%(new_id)s). Review the request again before approving."
@@ -89,14 +102,22 @@ def _approval_blockers(sr: ServiceRequest) -> None:
     if not sr.admin_block_override_at:
         blockers = list(selectors.blocking_admins(sr.tenant))
         if blockers:
-            raise DomainError(_("%(admins)s, an active global admin of this tenant, signed in recently: support "
-                                "cannot name another admin unless a supervisor records an override.")
-                              % {"admins": ", ".join(u.email for u in blockers)})
+            raise DomainError(
+                _(
+                    "%(admins)s, an active global admin of this tenant, signed in recently: support "
+                    "cannot name another admin unless a supervisor records an override."
+                )
+                % {"admins": ", ".join(u.email for u in blockers)}
+            )
     concurrent = selectors.unlinked_concurrent(sr)
     if concurrent:
-        raise DomainError(_("Another open request concerns this tenant (%(refs)s): a supervisor must link them "
-                            "or reject one before either is approved.")
-                          % {"refs": ", ".join(r.reference for r in concurrent)})
+        raise DomainError(
+            _(
+                "Another open request concerns this tenant (%(refs)s): a supervisor must link them "
+                "or reject one before either is approved."
+            )
+            % {"refs": ", ".join(r.reference for r in concurrent)}
+        )
 
 
 def elevation_approve(*, service_request: ServiceRequest, actor: Actor, elevation_id, email: str) -> Elevation:
@@ -128,9 +149,18 @@ def elevation_approve(*, service_request: ServiceRequest, actor: Actor, elevatio
         elevation.waiting_started_at = moment
         elevation.effective_at = moment + waiting_period(sr)
         elevation.save()
-        audit_event_record(actor=actor, action="elevation.approved", target=sr, tenant=sr.tenant,
-                           after={"email": elevation.email, "proposed_by": elevation.proposed_by.email,
-                                  "elevation": elevation.pk, "effective_at": elevation.effective_at.isoformat()})
+        audit_event_record(
+            actor=actor,
+            action="elevation.approved",
+            target=sr,
+            tenant=sr.tenant,
+            after={
+                "email": elevation.email,
+                "proposed_by": elevation.proposed_by.email,
+                "elevation": elevation.pk,
+                "effective_at": elevation.effective_at.isoformat(),
+            },
+        )
         transition(sr, Status.COOLING_OFF, actor=actor, role=SUPERVISOR)
     return elevation
 
@@ -177,20 +207,31 @@ def elevation_complete(*, service_request_id: int) -> ServiceRequest | None:
         user = account_selectors.user_by_email(elevation.email)
         secrets = {}
         if user is None:  # inactive until its single-use link sets a password
-            user = user_create_inactive(actor=actor, email=elevation.email, full_name=elevation.full_name,
-                                        tenant=tenant, language=sr.language)
+            user = user_create_inactive(
+                actor=actor, email=elevation.email, full_name=elevation.full_name, tenant=tenant, language=sr.language
+            )
         elif not user.is_active:  # a deactivated account comes back only through the new link
             user = user_reactivate_for_elevation(actor=actor, user=user, tenant=tenant)
         if not user.is_active or not user.has_usable_password():
             secrets["set_password_url"] = password_link(user)
-        membership_set_role(actor=actor, user=user, tenant=tenant, role=Membership.Role.GLOBAL_ADMIN,
-                            reason=f"service request {sr.reference}")
+        membership_set_role(
+            actor=actor, user=user, tenant=tenant, role=Membership.Role.GLOBAL_ADMIN, reason=f"service request {sr.reference}"
+        )
         elevation.user = user
         elevation.completed_at = now()
         elevation.save(update_fields=["user", "completed_at"])
-        audit_event_record(actor=actor, action="elevation.completed", target=sr, tenant=tenant,
-                           after={"user": user.email, "proposed_by": elevation.proposed_by.email,
-                                  "approved_by": elevation.approved_by.email, "elevation": elevation.pk})
+        audit_event_record(
+            actor=actor,
+            action="elevation.completed",
+            target=sr,
+            tenant=tenant,
+            after={
+                "user": user.email,
+                "proposed_by": elevation.proposed_by.email,
+                "approved_by": elevation.approved_by.email,
+                "elevation": elevation.pk,
+            },
+        )
         return transition(sr, Status.ELEVATED, actor=actor, role=SYSTEM, secrets=secrets)
 
 
@@ -208,8 +249,7 @@ def elevations_complete_due() -> int:
 
 
 @transaction.atomic
-def elevation_shorten_waiting(*, service_request: ServiceRequest, actor: Actor, minutes: int,
-                              reason: str) -> Elevation:
+def elevation_shorten_waiting(*, service_request: ServiceRequest, actor: Actor, minutes: int, reason: str) -> Elevation:
     """A supervisor shortens the waiting period to ``minutes`` from its start, with a recorded reason,
     never below ELEVATION_WAITING_MINIMUM (doubled after an override). Everyone told of the request is
     told the new time, with their objection link. Writes ``elevation.waiting_shortened``."""
@@ -222,8 +262,9 @@ def elevation_shorten_waiting(*, service_request: ServiceRequest, actor: Actor, 
     new_effective = elevation.waiting_started_at + timedelta(minutes=minutes)
     floor = waiting_minimum(sr)
     if new_effective < elevation.waiting_started_at + floor:
-        raise DomainError(_("The waiting period cannot be shorter than %(minutes)d minutes.")
-                          % {"minutes": floor.total_seconds() // 60})
+        raise DomainError(
+            _("The waiting period cannot be shorter than %(minutes)d minutes.") % {"minutes": floor.total_seconds() // 60}
+        )
     if new_effective >= elevation.effective_at:
         raise DomainError(_("That is not shorter than the current waiting period."))
     before = elevation.effective_at
@@ -231,12 +272,23 @@ def elevation_shorten_waiting(*, service_request: ServiceRequest, actor: Actor, 
     elevation.shortened_by = actor.user
     elevation.shortened_reason = reason
     elevation.save(update_fields=["effective_at", "shortened_by", "shortened_reason"])
-    audit_event_record(actor=actor, action="elevation.waiting_shortened", target=sr, tenant=sr.tenant,
-                       before={"effective_at": before.isoformat()},
-                       after={"effective_at": new_effective.isoformat(), "reason": reason})
+    audit_event_record(
+        actor=actor,
+        action="elevation.waiting_shortened",
+        target=sr,
+        tenant=sr.tenant,
+        before={"effective_at": before.isoformat()},
+        after={"effective_at": new_effective.isoformat(), "reason": reason},
+    )
     to_requester(sr, "elevation_scheduled", effective_at=alerts.when(new_effective))
-    alerts.warn_everyone(sr, template="takeover_approved", proposed_user=account_selectors.user_by_email(elevation.email),
-                         proposed_email=elevation.email, effective_at=alerts.when(new_effective), shortened=True)
+    alerts.warn_everyone(
+        sr,
+        template="takeover_approved",
+        proposed_user=account_selectors.user_by_email(elevation.email),
+        proposed_email=elevation.email,
+        effective_at=alerts.when(new_effective),
+        shortened=True,
+    )
     return elevation
 
 
@@ -259,8 +311,13 @@ def admin_block_override(*, service_request: ServiceRequest, actor: Actor, reaso
     sr.admin_block_override_by = actor.user
     sr.admin_block_override_at = now()
     sr.save(update_fields=["admin_block_override_reason", "admin_block_override_by", "admin_block_override_at"])
-    audit_event_record(actor=actor, action="admin_block.overridden", target=sr, tenant=sr.tenant,
-                       after={"reason": reason, "admins": [u.email for u in blockers]})
+    audit_event_record(
+        actor=actor,
+        action="admin_block.overridden",
+        target=sr,
+        tenant=sr.tenant,
+        after={"reason": reason, "admins": [u.email for u in blockers]},
+    )
     return sr
 
 
@@ -277,10 +334,17 @@ def elevation_send_back(*, service_request: ServiceRequest, actor: Actor, note: 
     if sr.status not in (Status.ELEVATION_PROPOSED, Status.COOLING_OFF):
         raise DomainError(_("There is no proposal or waiting elevation to send back."))
     withdrawn = Elevation.objects.filter(service_request=sr, completed_at__isnull=True).first()
-    audit_event_record(actor=actor, action="elevation.sent_back", target=sr, tenant=sr.tenant,
-                       after={"note": note, "email": withdrawn.email if withdrawn else None,
-                              "was_approved": bool(withdrawn and withdrawn.approved_at)})
+    audit_event_record(
+        actor=actor,
+        action="elevation.sent_back",
+        target=sr,
+        tenant=sr.tenant,
+        after={
+            "note": note,
+            "email": withdrawn.email if withdrawn else None,
+            "was_approved": bool(withdrawn and withdrawn.approved_at),
+        },
+    )
     Elevation.objects.filter(service_request=sr, completed_at__isnull=True).delete()
     voided = checks_void(service_request=sr, kinds=DEPENDS_ON_REQUESTER, actor=actor, reason=f"Sent back: {note}")
-    return transition(sr, Status.IN_REVIEW, actor=actor, role=SUPERVISOR,
-                      note=f"{note} (voided: {', '.join(voided) or 'none'})")
+    return transition(sr, Status.IN_REVIEW, actor=actor, role=SUPERVISOR, note=f"{note} (voided: {', '.join(voided) or 'none'})")

@@ -27,8 +27,7 @@ def objection_link_for(raw_token: str | None) -> ObjectionLink | None:
     """The link this raw token opens, while its request is open; None otherwise."""
     if not raw_token:
         return None
-    link = (ObjectionLink.objects.select_related("service_request", "tenant")
-            .filter(token_hash=tokens.digest(raw_token)).first())
+    link = ObjectionLink.objects.select_related("service_request", "tenant").filter(token_hash=tokens.digest(raw_token)).first()
     if link is None or link.service_request.status in CLOSED:
         return None
     return link
@@ -54,28 +53,38 @@ def objection_raise(*, raw_token: str, message: str = "", meta=None) -> Objectio
         if sr.status in CLOSED:
             raise ObjectionLinkInvalid()
         objection = Objection.objects.create(
-            service_request=sr, link=link, raised_by=link.email, message=(message or "").strip()[:5000],
-            ip_address=getattr(meta, "ip_address", None), created_at=now(),
+            service_request=sr,
+            link=link,
+            raised_by=link.email,
+            message=(message or "").strip()[:5000],
+            ip_address=getattr(meta, "ip_address", None),
+            created_at=now(),
         )
-        audit_event_record(actor=actor, action="objection.raised", target=sr, tenant=link.tenant or sr.tenant,
-                           after={"by": link.email, "why_told": link.why, "message": objection.message,
-                                  "objection": objection.pk})
+        audit_event_record(
+            actor=actor,
+            action="objection.raised",
+            target=sr,
+            tenant=link.tenant or sr.tenant,
+            after={"by": link.email, "why_told": link.why, "message": objection.message, "objection": objection.pk},
+        )
         if sr.status in CONTESTABLE:
             transition(sr, Status.DISPUTED, actor=actor, role=OBJECTOR, note=objection.message)
         else:  # already on hold (or awaiting confirmation, which no link reaches)
-            to_users(selectors.support_supervisors(), sr, "objection_raised", by=link.email,
-                     message=objection.message)
+            to_users(selectors.support_supervisors(), sr, "objection_raised", by=link.email, message=objection.message)
     return objection
 
 
 def objection_raise_by_system(*, service_request: ServiceRequest, reason: str) -> Objection:
     """The portal itself puts a request on hold (for example, the admin signed in during the waiting
     period). Call inside the caller's transaction with the row locked."""
-    objection = Objection.objects.create(service_request=service_request, raised_by="system", message=reason,
-                                         created_at=now())
-    audit_event_record(actor=Actor.system(), action="objection.raised", target=service_request,
-                       tenant=service_request.tenant, after={"by": "system", "message": reason,
-                                                             "objection": objection.pk})
+    objection = Objection.objects.create(service_request=service_request, raised_by="system", message=reason, created_at=now())
+    audit_event_record(
+        actor=Actor.system(),
+        action="objection.raised",
+        target=service_request,
+        tenant=service_request.tenant,
+        after={"by": "system", "message": reason, "objection": objection.pk},
+    )
     transition(service_request, Status.DISPUTED, actor=Actor.system(), role=SYSTEM, note=reason)
     return objection
 
@@ -86,10 +95,16 @@ def _tell_objectors(sr: ServiceRequest, objections, *, decision: str, reason: st
             continue
         link = objection.link
         outbox_enqueue(
-            template="objection_outcome", to_email=link.email,
+            template="objection_outcome",
+            to_email=link.email,
             language=link.user.preferred_language if link.user_id else sr.language,
-            context={"reference": sr.reference, "decision": decision, "reason": reason, "status": sr.status,
-                     "effective_at": effective_at},
+            context={
+                "reference": sr.reference,
+                "decision": decision,
+                "reason": reason,
+                "status": sr.status,
+                "effective_at": effective_at,
+            },
             target=sr,
         )
 
@@ -112,9 +127,13 @@ def objections_withdraw(*, service_request: ServiceRequest, actor: Actor) -> Non
     reason = "The requester cancelled the request."
     objections = _close_open(service_request, decision=Objection.Resolution.WITHDRAWN, reason=reason)
     if objections:
-        audit_event_record(actor=actor, action="objection.resolved", target=service_request,
-                           tenant=service_request.tenant,
-                           after={"decision": Objection.Resolution.WITHDRAWN, "objections": [o.pk for o in objections]})
+        audit_event_record(
+            actor=actor,
+            action="objection.resolved",
+            target=service_request,
+            tenant=service_request.tenant,
+            after={"decision": Objection.Resolution.WITHDRAWN, "objections": [o.pk for o in objections]},
+        )
         _tell_objectors(service_request, objections, decision=Objection.Resolution.WITHDRAWN, reason=reason)
 
 
@@ -138,8 +157,13 @@ def objection_resolve(*, service_request: ServiceRequest, actor: Actor, decision
             raise DomainError(_("You proposed or approved this elevation: another supervisor must decide."))
         moment = now()
         objections = _close_open(sr, decision=decision, reason=reason, by=actor.user)
-        audit_event_record(actor=actor, action="objection.resolved", target=sr, tenant=sr.tenant,
-                           after={"decision": decision, "reason": reason, "objections": [o.pk for o in objections]})
+        audit_event_record(
+            actor=actor,
+            action="objection.resolved",
+            target=sr,
+            tenant=sr.tenant,
+            after={"decision": decision, "reason": reason, "objections": [o.pk for o in objections]},
+        )
         if decision == Objection.Resolution.REJECT:
             sr = transition(sr, Status.REJECTED, actor=actor, role=SUPERVISOR, note=reason)
         elif elevation is not None and elevation.approved_at is not None:
@@ -153,6 +177,7 @@ def objection_resolve(*, service_request: ServiceRequest, actor: Actor, decision
             if selectors.checks_all_passed(sr) and sr.tenant_id:
                 sr = transition(sr, Status.VERIFIED, actor=actor, role=SUPERVISOR)
         continuing = decision == Objection.Resolution.CONTINUE and elevation is not None and elevation.effective_at
-        _tell_objectors(sr, objections, decision=decision, reason=reason,
-                        effective_at=alerts.when(elevation.effective_at) if continuing else "")
+        _tell_objectors(
+            sr, objections, decision=decision, reason=reason, effective_at=alerts.when(elevation.effective_at) if continuing else ""
+        )
     return sr

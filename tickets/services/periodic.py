@@ -16,9 +16,9 @@ def service_requests_expire_unconfirmed() -> int:
     """Expire requests whose email was not confirmed within the window. Idempotent."""
     cutoff = now() - settings.SERVICE_REQUEST_CONFIRMATION_WINDOW
     count = 0
-    for pk in ServiceRequest.objects.filter(
-        status=Status.AWAITING_EMAIL_CONFIRMATION, created_at__lt=cutoff
-    ).values_list("pk", flat=True):
+    for pk in ServiceRequest.objects.filter(status=Status.AWAITING_EMAIL_CONFIRMATION, created_at__lt=cutoff).values_list(
+        "pk", flat=True
+    ):
         try:
             transition(ServiceRequest(pk=pk), Status.EXPIRED, actor=Actor.system(), role=SYSTEM)
             count += 1
@@ -37,7 +37,12 @@ def service_requests_alert_overdue() -> int:
                 continue
             sr.sla_alerted_at = now()
             sr.save(update_fields=["sla_alerted_at"])
-            to_users(support_supervisors(), sr, "sla_overdue",
-                     assignee=sr.assignee.email if sr.assignee else "", due=sr.sla_due_at.isoformat())
+            to_users(
+                support_supervisors(),
+                sr,
+                "sla_overdue",
+                assignee=sr.assignee.email if sr.assignee else "",
+                due=sr.sla_due_at.isoformat(),
+            )
             count += 1
     return count

@@ -28,10 +28,17 @@ def _store_evidence(sr: ServiceRequest, uploads, message=None) -> list[Evidence]
     stored = []
     for upload in uploads:
         mime = evidence_check(upload)
-        stored.append(Evidence.objects.create(
-            service_request=sr, message=message, file=upload, original_name=upload.name[:255],
-            content_type=mime, size=upload.size, sha256=sha256_of(upload),
-        ))
+        stored.append(
+            Evidence.objects.create(
+                service_request=sr,
+                message=message,
+                file=upload,
+                original_name=upload.name[:255],
+                content_type=mime,
+                size=upload.size,
+                sha256=sha256_of(upload),
+            )
+        )
     return stored
 
 
@@ -47,9 +54,13 @@ def service_request_submit(*, data: dict, uploads=(), language: str = "en", meta
             try:
                 with transaction.atomic():  # a savepoint: a reference collision retries, nothing else is lost
                     sr = ServiceRequest.objects.create(
-                        reference=tokens.new_reference(), language=language, confirmation_token_hash=digest,
+                        reference=tokens.new_reference(),
+                        language=language,
+                        confirmation_token_hash=digest,
                         dns_challenge=tokens.new_dns_challenge(),
-                        consent_given_at=now(), submitted_ip=getattr(meta, "ip_address", None), **data,
+                        consent_given_at=now(),
+                        submitted_ip=getattr(meta, "ip_address", None),
+                        **data,
                     )
                 break
             except IntegrityError:  # reference collision: astronomically rare, try another
@@ -57,14 +68,21 @@ def service_request_submit(*, data: dict, uploads=(), language: str = "en", meta
         else:
             raise DomainError("could not allocate a reference")
         _store_evidence(sr, uploads)
-        audit_event_record(actor=_requester(sr, meta), action="request.filed", target=sr,
-                           after={"reference": sr.reference, "evidence": len(uploads)})
+        audit_event_record(
+            actor=_requester(sr, meta), action="request.filed", target=sr, after={"reference": sr.reference, "evidence": len(uploads)}
+        )
         confirm_url = settings.SITE_URL + reverse("tickets:confirm", args=[sr.reference]) + f"?token={raw}"
         outbox_enqueue(
-            template="confirm_email", to_email=sr.requester_email, language=language,
-            context={"reference": sr.reference, "requester_name": sr.requester_name,
-                     "hours": int(settings.SERVICE_REQUEST_CONFIRMATION_WINDOW.total_seconds() // 3600)},
-            secrets={"confirm_url": confirm_url}, target=sr,
+            template="confirm_email",
+            to_email=sr.requester_email,
+            language=language,
+            context={
+                "reference": sr.reference,
+                "requester_name": sr.requester_name,
+                "hours": int(settings.SERVICE_REQUEST_CONFIRMATION_WINDOW.total_seconds() // 3600),
+            },
+            secrets={"confirm_url": confirm_url},
+            target=sr,
         )
     return sr
 
@@ -80,17 +98,20 @@ def service_request_confirm_email(*, reference: str, token: str, meta=None) -> t
         sr = ServiceRequest.objects.select_for_update().filter(reference=reference.upper()).first()
         if sr is None or not tokens.matches(token, sr.confirmation_token_hash):
             raise invalid
-        if sr.status != Status.AWAITING_EMAIL_CONFIRMATION or (
-            now() > sr.created_at + settings.SERVICE_REQUEST_CONFIRMATION_WINDOW
-        ):
+        if sr.status != Status.AWAITING_EMAIL_CONFIRMATION or (now() > sr.created_at + settings.SERVICE_REQUEST_CONFIRMATION_WINDOW):
             raise invalid
         raw, digest = tokens.new_token()
         sr.confirmation_token_hash = ""  # single use
         sr.tracking_token_hash = digest
         sr.save(update_fields=["confirmation_token_hash", "tracking_token_hash"])
         actor = _requester(sr, meta)
-        check_write(service_request=sr, kind=CheckKind.EMAIL_CONFIRMED, outcome=CheckOutcome.PASSED,
-                    note="Confirmed automatically by the emailed link.", actor=actor)
+        check_write(
+            service_request=sr,
+            kind=CheckKind.EMAIL_CONFIRMED,
+            outcome=CheckOutcome.PASSED,
+            note="Confirmed automatically by the emailed link.",
+            actor=actor,
+        )
         transition(sr, Status.NEW, actor=actor, role=REQUESTER, secrets={"tracking_token": raw})
     return sr, raw
 
@@ -109,8 +130,7 @@ def service_request_for_token(*, reference: str, token: str | None) -> ServiceRe
 
 def _tracking_expired(sr: ServiceRequest) -> bool:
     """Private links die a while after the request closes."""
-    return bool(sr.status in CLOSED and sr.closed_at
-                and now() > sr.closed_at + settings.SERVICE_REQUEST_TRACKING_GRACE)
+    return bool(sr.status in CLOSED and sr.closed_at and now() > sr.closed_at + settings.SERVICE_REQUEST_TRACKING_GRACE)
 
 
 @transaction.atomic
@@ -146,8 +166,9 @@ def service_request_requester_reply(*, service_request: ServiceRequest, body: st
         if not requester_can_reply(sr):
             raise DomainError(_closed_message())
         if uploads and sr.status in (Status.COOLING_OFF, Status.DISPUTED):
-            raise DomainError(_("The change of administrator is already approved: files can no longer be added. "
-                                "You can still write to support."))
+            raise DomainError(
+                _("The change of administrator is already approved: files can no longer be added. You can still write to support.")
+            )
         actor = _requester(sr, meta)
         message = Message.objects.create(service_request=sr, kind=Message.Kind.PUBLIC, from_requester=True, body=body)
         _store_evidence(sr, uploads, message=message)
@@ -156,11 +177,17 @@ def service_request_requester_reply(*, service_request: ServiceRequest, body: st
             transition(sr, Status.IN_REVIEW, actor=actor, role=REQUESTER)
         elif sr.status in REVIEW_SETTLED:
             what = "new evidence" if uploads else "a reply"
-            voided = checks_void(service_request=sr, kinds=DEPENDS_ON_REQUESTER, actor=actor,
-                                 reason=f"The requester sent {what} after verification.")
+            voided = checks_void(
+                service_request=sr, kinds=DEPENDS_ON_REQUESTER, actor=actor, reason=f"The requester sent {what} after verification."
+            )
             Elevation.objects.filter(service_request=sr, approved_at__isnull=True).delete()
-            transition(sr, Status.IN_REVIEW, actor=actor, role=REQUESTER,
-                       note=f"The requester sent {what} after verification; to check again: {', '.join(voided) or 'none'}.")
+            transition(
+                sr,
+                Status.IN_REVIEW,
+                actor=actor,
+                role=REQUESTER,
+                note=f"The requester sent {what} after verification; to check again: {', '.join(voided) or 'none'}.",
+            )
         else:
             to_users([sr.assignee] if sr.assignee else support_agents(), sr, "requester_replied")
     return message
@@ -185,8 +212,11 @@ def service_request_cancel(*, service_request: ServiceRequest, meta=None) -> Ser
 def evidence_open(*, evidence: Evidence, actor: Actor) -> Evidence:
     """Record that a staff member opened an evidence file (``evidence.viewed``) before it is served."""
     audit_event_record(
-        actor=actor, action="evidence.viewed", target=evidence.service_request,
-        tenant=evidence.service_request.tenant, after={"evidence": evidence.pk, "name": evidence.original_name},
+        actor=actor,
+        action="evidence.viewed",
+        target=evidence.service_request,
+        tenant=evidence.service_request.tenant,
+        after={"evidence": evidence.pk, "name": evidence.original_name},
     )
     return evidence
 

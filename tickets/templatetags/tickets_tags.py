@@ -13,10 +13,11 @@ PLAIN_WORDS = {
     Status.WAITING_ON_REQUESTER: _("We need something from you: see the latest message and reply below."),
     Status.VERIFIED: _("Our checks are complete; we are preparing the change of administrator."),
     Status.ELEVATION_PROPOSED: _("A second person is reviewing the change of administrator before it is made."),
-    Status.COOLING_OFF: _("Approved. For your security, the change takes effect only after a waiting period, "
-                          "during which the company's administrators can object."),
-    Status.DISPUTED: _("Someone at your company objected to this request. It is on hold while a supervisor "
-                       "looks into it."),
+    Status.COOLING_OFF: _(
+        "Approved. For your security, the change takes effect only after a waiting period, "
+        "during which the company's administrators can object."
+    ),
+    Status.DISPUTED: _("Someone at your company objected to this request. It is on hold while a supervisor looks into it."),
     Status.ELEVATED: _("Done: the new global admin has received an email with sign-in instructions."),
     Status.REJECTED: _("We could not accept this request; the reason is below."),
     Status.CANCELLED: _("You cancelled this request."),

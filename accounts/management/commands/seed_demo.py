@@ -18,13 +18,28 @@ DEMO_PASSWORD = "demo-password-2026"
 
 # Fixed so that the authenticator entries printed stay valid across runs (demo only).
 STAFF = [
-    ("agent@support.example", "Alex Agent", AGENTS_GROUP, "3132333435363738393031323334353637383930",
-     ["agent-backup-01", "agent-backup-02", "agent-backup-03"]),
-    ("supervisor@support.example", "Sam Supervisor", SUPERVISORS_GROUP, "4142434445464748494a4b4c4d4e4f5051525354",
-     ["super-backup-01", "super-backup-02", "super-backup-03"]),
+    (
+        "agent@support.example",
+        "Alex Agent",
+        AGENTS_GROUP,
+        "3132333435363738393031323334353637383930",
+        ["agent-backup-01", "agent-backup-02", "agent-backup-03"],
+    ),
+    (
+        "supervisor@support.example",
+        "Sam Supervisor",
+        SUPERVISORS_GROUP,
+        "4142434445464748494a4b4c4d4e4f5051525354",
+        ["super-backup-01", "super-backup-02", "super-backup-03"],
+    ),
     # A second supervisor: disputes are resolved by one who neither proposed nor approved.
-    ("supervisor2@support.example", "Sasha Second", SUPERVISORS_GROUP, "6162636465666768696a6b6c6d6e6f7071727374",
-     ["sasha-backup-01", "sasha-backup-02", "sasha-backup-03"]),
+    (
+        "supervisor2@support.example",
+        "Sasha Second",
+        SUPERVISORS_GROUP,
+        "6162636465666768696a6b6c6d6e6f7071727374",
+        ["sasha-backup-01", "sasha-backup-02", "sasha-backup-03"],
+    ),
 ]
 
 # Tenant admins who sign in at /login/ with a second factor.
@@ -33,47 +48,95 @@ TENANT_ADMIN_DEVICES = {
 }
 
 # Where demo users receive self-service reset codes (they land in var/mail/ like every email).
-ALTERNATE_EMAILS = {"bob@contoso.example": "bob.home@example.net", "claire@fabrikam.example": "claire.home@example.net",
-                    "alice@contoso.example": "alice.home@example.net"}
+ALTERNATE_EMAILS = {
+    "bob@contoso.example": "bob.home@example.net",
+    "claire@fabrikam.example": "claire.home@example.net",
+    "alice@contoso.example": "alice.home@example.net",
+}
 # Active global admins who signed in recently: they block the support path for their tenant.
 RECENT_SIGNIN = ["nina@northwind.example"]
 
 TENANTS = [
-    {"legal_name": "Contoso Ltd", "partner_id": "P-100200", "primary_domain": "contoso.example", "country": "GB",
-     "postal_address": "1 Market Street\nLondon EC1A 1AA", "phone_on_record": "+44 20 7946 0001",
-     "self_service_reset_enabled": True, "other_domains": ["contoso-mail.example"],
-     "users": [("alice@contoso.example", "Alice Admin", Membership.Role.GLOBAL_ADMIN, True),
-               ("bob@contoso.example", "Bob Member", Membership.Role.MEMBER, True)]},
-    {"legal_name": "Fabrikam SARL", "partner_id": "P-300400", "primary_domain": "fabrikam.example", "country": "FR",
-     "postal_address": "12 rue de la Paix\n75002 Paris", "phone_on_record": "+33 1 70 00 00 01",
-     "self_service_reset_enabled": False, "other_domains": [],
-     "users": [("marc.ancien@fabrikam.example", "Marc Ancien", Membership.Role.GLOBAL_ADMIN, False),
-               ("claire@fabrikam.example", "Claire Martin", Membership.Role.MEMBER, True),
-               ("luc@fabrikam.example", "Luc Bernard", Membership.Role.USER_ADMIN, True)]},
-    {"legal_name": "Northwind Traders Inc.", "partner_id": "P-500600", "primary_domain": "northwind.example",
-     "country": "US", "postal_address": "500 Pine Street\nSeattle, WA 98101", "phone_on_record": "+1 206 555 0100",
-     "self_service_reset_enabled": False, "other_domains": [],
-     "users": [("nina@northwind.example", "Nina Admin", Membership.Role.GLOBAL_ADMIN, True),
-               ("oscar@northwind.example", "Oscar Member", Membership.Role.MEMBER, True)]},
-    {"legal_name": "Tailspin Toys GmbH", "partner_id": "P-700800", "primary_domain": "tailspin.example",
-     "country": "DE", "postal_address": "Unter den Linden 1\n10117 Berlin", "phone_on_record": "+49 30 0000 0001",
-     "self_service_reset_enabled": False, "other_domains": [],
-     "users": [("jonas@tailspin.example", "Jonas Alt", Membership.Role.GLOBAL_ADMIN, False),
-               ("petra@tailspin.example", "Petra Weber", Membership.Role.MEMBER, True),
-               ("jan@tailspin.example", "Jan Novak", Membership.Role.MEMBER, True)]},
+    {
+        "legal_name": "Contoso Ltd",
+        "partner_id": "P-100200",
+        "primary_domain": "contoso.example",
+        "country": "GB",
+        "postal_address": "1 Market Street\nLondon EC1A 1AA",
+        "phone_on_record": "+44 20 7946 0001",
+        "self_service_reset_enabled": True,
+        "other_domains": ["contoso-mail.example"],
+        "users": [
+            ("alice@contoso.example", "Alice Admin", Membership.Role.GLOBAL_ADMIN, True),
+            ("bob@contoso.example", "Bob Member", Membership.Role.MEMBER, True),
+        ],
+    },
+    {
+        "legal_name": "Fabrikam SARL",
+        "partner_id": "P-300400",
+        "primary_domain": "fabrikam.example",
+        "country": "FR",
+        "postal_address": "12 rue de la Paix\n75002 Paris",
+        "phone_on_record": "+33 1 70 00 00 01",
+        "self_service_reset_enabled": False,
+        "other_domains": [],
+        "users": [
+            ("marc.ancien@fabrikam.example", "Marc Ancien", Membership.Role.GLOBAL_ADMIN, False),
+            ("claire@fabrikam.example", "Claire Martin", Membership.Role.MEMBER, True),
+            ("luc@fabrikam.example", "Luc Bernard", Membership.Role.USER_ADMIN, True),
+        ],
+    },
+    {
+        "legal_name": "Northwind Traders Inc.",
+        "partner_id": "P-500600",
+        "primary_domain": "northwind.example",
+        "country": "US",
+        "postal_address": "500 Pine Street\nSeattle, WA 98101",
+        "phone_on_record": "+1 206 555 0100",
+        "self_service_reset_enabled": False,
+        "other_domains": [],
+        "users": [
+            ("nina@northwind.example", "Nina Admin", Membership.Role.GLOBAL_ADMIN, True),
+            ("oscar@northwind.example", "Oscar Member", Membership.Role.MEMBER, True),
+        ],
+    },
+    {
+        "legal_name": "Tailspin Toys GmbH",
+        "partner_id": "P-700800",
+        "primary_domain": "tailspin.example",
+        "country": "DE",
+        "postal_address": "Unter den Linden 1\n10117 Berlin",
+        "phone_on_record": "+49 30 0000 0001",
+        "self_service_reset_enabled": False,
+        "other_domains": [],
+        "users": [
+            ("jonas@tailspin.example", "Jonas Alt", Membership.Role.GLOBAL_ADMIN, False),
+            ("petra@tailspin.example", "Petra Weber", Membership.Role.MEMBER, True),
+            ("jan@tailspin.example", "Jan Novak", Membership.Role.MEMBER, True),
+        ],
+    },
 ]
 
 
 def _request_data(**overrides):
     data = {
-        "category": "admin_left", "company_legal_name": "Fabrikam SARL", "company_partner_id": "P-300400",
-        "company_domain": "fabrikam.example", "company_country": "FR",
-        "company_address": "12 rue de la Paix\n75002 Paris", "company_phone": "+33 1 70 00 00 01",
-        "requester_name": "Claire Martin", "requester_email": "claire@fabrikam.example",
-        "requester_phone": "+33 6 00 00 00 01", "requester_job_title": "Office manager",
-        "former_admin_name": "Marc Ancien", "former_admin_email": "marc.ancien@fabrikam.example",
-        "former_admin_reason": "left_company", "former_admin_details": "Left in September.",
-        "elevate_email": "luc@fabrikam.example", "elevate_name": "Luc Bernard",
+        "category": "admin_left",
+        "company_legal_name": "Fabrikam SARL",
+        "company_partner_id": "P-300400",
+        "company_domain": "fabrikam.example",
+        "company_country": "FR",
+        "company_address": "12 rue de la Paix\n75002 Paris",
+        "company_phone": "+33 1 70 00 00 01",
+        "requester_name": "Claire Martin",
+        "requester_email": "claire@fabrikam.example",
+        "requester_phone": "+33 6 00 00 00 01",
+        "requester_job_title": "Office manager",
+        "former_admin_name": "Marc Ancien",
+        "former_admin_email": "marc.ancien@fabrikam.example",
+        "former_admin_reason": "left_company",
+        "former_admin_details": "Left in September.",
+        "elevate_email": "luc@fabrikam.example",
+        "elevate_name": "Luc Bernard",
         "reason": "Nobody can manage our users since Marc left.",
     }
     data.update(overrides)
@@ -105,8 +168,7 @@ class Command(BaseCommand):
                 user.set_password(DEMO_PASSWORD)
                 user.save()
             user.groups.add(Group.objects.get(name=group))
-            TOTPDevice.objects.update_or_create(user=user, name="demo authenticator",
-                                                defaults={"key": key, "confirmed": True})
+            TOTPDevice.objects.update_or_create(user=user, name="demo authenticator", defaults={"key": key, "confirmed": True})
             static, _ = StaticDevice.objects.get_or_create(user=user, name="backup codes")
             for token in backups:
                 StaticToken.objects.get_or_create(device=static, token=token)
@@ -130,8 +192,9 @@ class Command(BaseCommand):
             for domain in domains:
                 TenantDomain.objects.get_or_create(tenant=tenant, domain=domain)
             for email, name, role, active in users:
-                user, created = User.objects.get_or_create(email=email, defaults={
-                    "full_name": name, "is_active": active, "alternate_email": ALTERNATE_EMAILS.get(email, "")})
+                user, created = User.objects.get_or_create(
+                    email=email, defaults={"full_name": name, "is_active": active, "alternate_email": ALTERNATE_EMAILS.get(email, "")}
+                )
                 if created:
                     user.set_password(DEMO_PASSWORD)
                     user.save()
@@ -149,51 +212,90 @@ class Command(BaseCommand):
         tailspin = Tenant.objects.get(partner_id="P-700800")
         links = {}
         # 1. Fabrikam, waiting for the requester to confirm their email.
-        services.service_request_submit(data=_request_data(reason="[demo] Nobody can manage our users since Marc left.",
-                                                           elevate_email="claire@fabrikam.example",
-                                                           elevate_name="Claire Martin"))
+        services.service_request_submit(
+            data=_request_data(
+                reason="[demo] Nobody can manage our users since Marc left.",
+                elevate_email="claire@fabrikam.example",
+                elevate_name="Claire Martin",
+            )
+        )
         # 2. Northwind, rejected: a look-alike company.
-        sr = services.service_request_submit(data=_request_data(
-            reason="[demo] Urgent!!", company_legal_name="Northwind Trading", company_domain="northwind.example",
-            company_partner_id="", company_country="US", company_address="1 Unknown Road", company_phone="+1 555 0199",
-            requester_name="Eve Attacker", requester_email="eve@northwind.example", former_admin_name="Nina",
-            former_admin_email="nina@northwind.example", elevate_email="eve@northwind.example",
-            elevate_name="Eve Attacker"))
+        sr = services.service_request_submit(
+            data=_request_data(
+                reason="[demo] Urgent!!",
+                company_legal_name="Northwind Trading",
+                company_domain="northwind.example",
+                company_partner_id="",
+                company_country="US",
+                company_address="1 Unknown Road",
+                company_phone="+1 555 0199",
+                requester_name="Eve Attacker",
+                requester_email="eve@northwind.example",
+                former_admin_name="Nina",
+                former_admin_email="nina@northwind.example",
+                elevate_email="eve@northwind.example",
+                elevate_name="Eve Attacker",
+            )
+        )
         self._confirm(sr)
-        services.service_request_reject(service_request=sr, actor=agent,
-                                        reason="The call-back to the number on record denied the request.")
+        services.service_request_reject(
+            service_request=sr, actor=agent, reason="The call-back to the number on record denied the request."
+        )
         # 3. Northwind, in the queue: a member names Nina, who signs in every day, as "former admin".
-        sr = services.service_request_submit(data=_request_data(
-            reason="[demo] Nina has left, please make me admin.", company_legal_name="Northwind Traders Inc.",
-            company_partner_id="P-500600", company_domain="northwind.example", company_country="US",
-            company_address="500 Pine Street\nSeattle, WA 98101", company_phone="+1 206 555 0100",
-            requester_name="Oscar Member", requester_email="oscar@northwind.example", former_admin_name="Nina Admin",
-            former_admin_email="nina@northwind.example", elevate_email="oscar@northwind.example",
-            elevate_name="Oscar Member"))
+        sr = services.service_request_submit(
+            data=_request_data(
+                reason="[demo] Nina has left, please make me admin.",
+                company_legal_name="Northwind Traders Inc.",
+                company_partner_id="P-500600",
+                company_domain="northwind.example",
+                company_country="US",
+                company_address="500 Pine Street\nSeattle, WA 98101",
+                company_phone="+1 206 555 0100",
+                requester_name="Oscar Member",
+                requester_email="oscar@northwind.example",
+                former_admin_name="Nina Admin",
+                former_admin_email="nina@northwind.example",
+                elevate_email="oscar@northwind.example",
+                elevate_name="Oscar Member",
+            )
+        )
         links["northwind"] = self._confirm(sr)
         # 4. Tailspin, in review: tenant matched, two checks done; the call-back and the gone check remain.
-        sr = services.service_request_submit(data=_request_data(
-            reason="[demo] Jonas retired; please make Jan admin.", company_legal_name="Tailspin Toys GmbH",
-            company_partner_id="P-700800", company_domain="tailspin.example", company_country="DE",
-            company_address="Unter den Linden 1\n10117 Berlin", company_phone="+49 30 0000 0001",
-            requester_name="Petra Weber", requester_email="petra@tailspin.example", former_admin_name="Jonas Alt",
-            former_admin_email="jonas@tailspin.example", elevate_email="jan@tailspin.example",
-            elevate_name="Jan Novak"), language="fr")
+        sr = services.service_request_submit(
+            data=_request_data(
+                reason="[demo] Jonas retired; please make Jan admin.",
+                company_legal_name="Tailspin Toys GmbH",
+                company_partner_id="P-700800",
+                company_domain="tailspin.example",
+                company_country="DE",
+                company_address="Unter den Linden 1\n10117 Berlin",
+                company_phone="+49 30 0000 0001",
+                requester_name="Petra Weber",
+                requester_email="petra@tailspin.example",
+                former_admin_name="Jonas Alt",
+                former_admin_email="jonas@tailspin.example",
+                elevate_email="jan@tailspin.example",
+                elevate_name="Jan Novak",
+            ),
+            language="fr",
+        )
         links["tailspin"] = self._confirm(sr)
         services.service_request_assign(service_request=sr, actor=agent)
         services.service_request_match_tenant(service_request=sr, tenant=tailspin, actor=agent)
         for kind in (CheckKind.IDENTITY_EVIDENCE, CheckKind.COMPANY_DETAILS):
-            services.verification_check_record(service_request=sr, actor=agent, kind=kind,
-                                               outcome=CheckOutcome.PASSED, note="Demo")
+            services.verification_check_record(service_request=sr, actor=agent, kind=kind, outcome=CheckOutcome.PASSED, note="Demo")
         # 5. Fabrikam, approved by two people: its waiting period runs (minutes long in the demo).
         sr = services.service_request_submit(data=_request_data(reason="[demo] Marc has left; please make Luc admin."))
         links["fabrikam"] = self._confirm(sr)
         services.service_request_assign(service_request=sr, actor=agent)
         services.service_request_match_tenant(service_request=sr, tenant=fabrikam, actor=agent)
-        for kind in (CheckKind.IDENTITY_EVIDENCE, CheckKind.CALLBACK_ON_RECORD, CheckKind.COMPANY_DETAILS,
-                     CheckKind.FORMER_ADMIN_GONE):
-            services.verification_check_record(service_request=sr, actor=agent, kind=kind,
-                                               outcome=CheckOutcome.PASSED, note="Demo")
+        for kind in (
+            CheckKind.IDENTITY_EVIDENCE,
+            CheckKind.CALLBACK_ON_RECORD,
+            CheckKind.COMPANY_DETAILS,
+            CheckKind.FORMER_ADMIN_GONE,
+        ):
+            services.verification_check_record(service_request=sr, actor=agent, kind=kind, outcome=CheckOutcome.PASSED, note="Demo")
         elevation = services.elevation_propose(service_request=sr, actor=agent, email="luc@fabrikam.example")
         services.elevation_approve(service_request=sr, actor=supervisor, elevation_id=elevation.pk, email=elevation.email)
         return links
