@@ -43,6 +43,7 @@ services:
 
 test: install-test services messages
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest --create-db $(PYTEST_ARGS)
 
 bench: install-test services

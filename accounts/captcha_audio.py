@@ -44,7 +44,8 @@ def captcha_wav(text: str, language: str = "en", seed: int | None = None) -> byt
     noise, so that the clips cannot simply be found at fixed places by matching. ``seed`` makes
     one rendering repeatable (tests); pages never pass it.
     """
-    rng = random.Random(seed if seed is not None else secrets.randbits(64))
+    # Pages draw from the OS's CSPRNG; only tests pass a seed, to hear one rendering again.
+    rng = secrets.SystemRandom() if seed is None else random.Random(seed)  # noqa: S311
     samples = array.array("h", _silence(rng.uniform(0.4, 0.9)))
     for char in text.upper():
         if char not in CHARS:

@@ -43,7 +43,7 @@ def outbox_dispatch(*, message_id: int) -> bool:
 
     try:
         outbox_deliver.apply_async(args=[message_id], retry=False)
-    except Exception as exc:  # kombu raises several unrelated types when the broker is away
+    except Exception as exc:  # noqa: BLE001  (kombu raises several unrelated types when the broker is away)
         logger.warning("broker unavailable (%r): outbox message %s stays pending", exc, message_id)
         return False
     return True
@@ -78,7 +78,7 @@ def outbox_deliver_message(*, message_id: int) -> OutboxMessage | None:
             email = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [message.to_email])
             email.attach_alternative(html, "text/html")
             email.send()
-        except Exception as exc:  # recorded, then re-raised outside the transaction for the retry
+        except Exception as exc:  # noqa: BLE001  (any failure to render or send is recorded on the row, then re-raised)
             error = exc
             message.last_error = repr(exc)[:2000]
             if message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:

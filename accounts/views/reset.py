@@ -15,7 +15,7 @@ from ..captcha_audio import captcha_wav
 from ..reset_forms import AccountTypeForm, CodeForm, NewPasswordForm, UserIdForm
 from ..services import reset as reset_services
 
-TOKEN = "reset_token"
+TOKEN = "reset_token"  # noqa: S105  (the session key under which the reset token is kept, not a secret)
 
 
 def _limited(request, group, rate, email=""):

@@ -3,7 +3,7 @@
 from .base import *  # noqa: F401,F403
 from .base import env
 
-SECRET_KEY = "test-only-secret"
+SECRET_KEY = "test-only-secret"  # noqa: S105
 DEBUG = False
 DATABASES = {"default": env.db("TEST_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/portal")}
 CACHES = {"default": env.cache("TEST_CACHE_URL", default="rediscache://127.0.0.1:6379/1")}

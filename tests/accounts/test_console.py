@@ -567,7 +567,7 @@ def test_two_global_admins_demoting_each_other_at_once_leave_one(transactional_d
             results[actor.email] = "demoted"
         except console_services.ConsoleError as exc:
             results[actor.email] = str(exc.message)
-        except Exception as exc:  # reported with the assertion
+        except Exception as exc:  # noqa: BLE001  (reported with the assertion)
             results[actor.email] = repr(exc)
         finally:
             connection.close()

@@ -501,7 +501,7 @@ def test_an_existing_and_a_missing_account_look_the_same(alice, admins, deliver)
     real = journey(Client(), ALICE, wrong)
     missing = journey(Client(), GHOST, wrong)
     assert [r.status_code for r in real] == [r.status_code for r in missing] == [302, 200, 200, 200, 200, 302, 302]
-    for a, b in zip(real, missing):
+    for a, b in zip(real, missing, strict=True):
         assert templates(a) == templates(b)
         assert a.get("Location") == b.get("Location")
         assert shape(a) == shape(b)
@@ -518,7 +518,7 @@ def test_before_the_captcha_nothing_differs_either(alice):
         client = Client()
         choose_work_account(client)
         pages[email] = [client.get(USER_ID), submit_user_id(client, email, answer="wrong"), client.post(USER_ID, {"email": email})]
-    for a, b in zip(pages[ALICE], pages[GHOST]):
+    for a, b in zip(pages[ALICE], pages[GHOST], strict=True):
         assert a.status_code == b.status_code == 200
         assert templates(a) == templates(b)
         assert shape(a, ALICE) == shape(b, GHOST)

@@ -101,7 +101,7 @@ def test_session_key_changes_at_each_step_of_a_two_step_sign_in(client, db):
 def test_ten_wrong_passwords_lock_the_account_for_30_minutes(client, db, deliver):
     user = member(email="ana@fabrikam.example", alternate_email="ana.home@mail.example")
     for attempt in range(10):
-        response = password_step(client, user, "wrong password number %d" % attempt)
+        response = password_step(client, user, f"wrong password number {attempt}")
         assert form_errors(response) == GENERIC
     response = password_step(client, user)
     assert response.status_code == 200 and form_errors(response) == GENERIC, "the right password is refused"
@@ -124,14 +124,14 @@ def test_ten_wrong_passwords_lock_the_account_for_30_minutes(client, db, deliver
 def test_nine_wrong_passwords_do_not_lock(client, db):
     user = member()
     for attempt in range(9):
-        password_step(client, user, "wrong password number %d" % attempt)
+        password_step(client, user, f"wrong password number {attempt}")
     assert password_step(client, user)["Location"] == SECURITY
 
 
 def test_a_successful_sign_in_resets_the_count(client, db):
     user = member()
     for attempt in range(9):
-        password_step(client, user, "wrong password number %d" % attempt)
+        password_step(client, user, f"wrong password number {attempt}")
     sign_in(client, user)
     client.post("/logout/")
     assert password_step(client, user, "one more wrong password").status_code == 200

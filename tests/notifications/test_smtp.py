@@ -5,6 +5,7 @@ import threading
 
 import pytest
 from django.core import mail
+from django.template import TemplateDoesNotExist
 
 from notifications.models import OutboxMessage
 from notifications.services import outbox_deliver_message
@@ -110,7 +111,7 @@ def test_a_failing_email_is_retried_with_a_growing_backoff_not_every_minute(db, 
 
 def test_a_template_error_counts_as_an_attempt(db):
     message = OutboxMessage.objects.create(created_at=now(), template="no_such_template", to_email="x@example.org")
-    with pytest.raises(Exception):
+    with pytest.raises(TemplateDoesNotExist):
         outbox_deliver_message(message_id=message.pk)
     message.refresh_from_db()
     assert message.attempts == 1 and "no_such_template" in message.last_error

@@ -238,7 +238,7 @@ def test_two_supervisors_approving_at_once_elevate_exactly_once(transactional_db
             results[supervisor.email] = "approved"
         except DomainError as exc:
             results[supervisor.email] = str(exc.message)
-        except Exception as exc:  # reported below, with the assertion
+        except Exception as exc:  # noqa: BLE001  (reported below, with the assertion)
             results[supervisor.email] = repr(exc)
         finally:
             connection.close()

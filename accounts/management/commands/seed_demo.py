@@ -14,7 +14,7 @@ from tickets import services
 from tickets.models import CheckKind, CheckOutcome, ServiceRequest
 from tickets.selectors import AGENTS_GROUP, SUPERVISORS_GROUP
 
-DEMO_PASSWORD = "demo-password-2026"
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  (published demo data; seed_demo refuses to run without DEBUG)
 
 # Fixed so that the authenticator entries printed stay valid across runs (demo only).
 STAFF = [
@@ -332,7 +332,7 @@ class Command(BaseCommand):
         w(f"  Self-service reset: {site}/password-reset/ as bob@contoso.example (Contoso has it on; the code")
         w("     goes to bob.home@example.net, i.e. a file in var/mail/); claire@fabrikam.example shows the 'off' path.")
         waiting = settings.ELEVATION_WAITING_PERIOD.total_seconds() / 60
-        w("  Service requests (an approved elevation waits %g minutes here, 72 hours in production):" % waiting)
+        w(f"  Service requests (an approved elevation waits {waiting:g} minutes here, 72 hours in production):")
         if links:
             w(f"     Fabrikam, approved, waiting period running (tracking page): {links['fabrikam']}")
             w("        luc@ and marc.ancien@fabrikam.example got an objection link in var/mail/: one click puts it on hold;")
