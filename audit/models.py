@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .actions import AuditAction
+
 
 class AuditEvent(models.Model):
     """An append-only record of a change that matters to security."""
@@ -17,7 +19,7 @@ class AuditEvent(models.Model):
     )
     # Who acted when there is no user account: "requester <email>", "system".
     actor_label = models.CharField(_("actor"), max_length=254, blank=True)
-    action = models.CharField(_("action"), max_length=64, db_index=True)
+    action = models.CharField(_("action"), max_length=64, db_index=True, choices=AuditAction.choices)
     target_type = models.CharField(_("target type"), max_length=64)
     target_id = models.CharField(_("target id"), max_length=64)
     tenant = models.ForeignKey(

@@ -4,9 +4,11 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from portal.clock import now
 
+from .actions import AuditAction
 from .models import AuditEvent
 
 
@@ -28,18 +30,30 @@ class RequestMeta:
         )
 
 
+class ActorKind(models.TextChoices):
+    """Who acts, as the audit log and the workflow tell them apart."""
+
+    STAFF = "staff", _("support staff")
+    USER = "user", _("a signed-in user")
+    REQUESTER = "requester", _("the requester")
+    OBJECTOR = "objector", _("someone told of the request")
+    ANONYMOUS = "anonymous", _("someone not signed in")
+    SYSTEM = "system", _("the portal itself")
+
+
 @dataclass(frozen=True)
 class Actor:
-    """Who performs an action: a signed-in user (agent, supervisor, admin), a requester or the system."""
+    """Who performs an action: a signed-in user (support staff, a tenant's user), a requester, someone
+    told of a request (through their objection link), someone not signed in, or the system."""
 
-    kind: str  # "requester", "agent", "supervisor", "system", "user"
+    kind: ActorKind
     user: object = None
     label: str = ""
     meta: RequestMeta = field(default_factory=RequestMeta)
 
     @classmethod
     def system(cls) -> "Actor":
-        return cls(kind="system", label="system")
+        return cls(kind=ActorKind.SYSTEM, label="system")
 
     def describe(self) -> str:
         if self.user is not None:
@@ -47,8 +61,14 @@ class Actor:
         return self.label or self.kind
 
 
-def audit_event_record(*, actor: Actor, action: str, target: models.Model, tenant=None, before=None, after=None) -> AuditEvent:
-    """Append one audit event for ``target``. Must be called inside the change's transaction."""
+def audit_event_record(
+    *, actor: Actor, action: AuditAction | str, target: models.Model, tenant=None, before=None, after=None
+) -> AuditEvent:
+    """Append one audit event for ``target``. Must be called inside the change's transaction.
+
+    ``action`` must be in the registry (``audit.actions.AuditAction``): a ValueError otherwise.
+    """
+    action = AuditAction(action)
     meta = actor.meta or RequestMeta()
     return AuditEvent.objects.create(
         created_at=now(),

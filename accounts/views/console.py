@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audit.models import AuditEvent
+from audit.selectors import action_choices, audit_events_for_tenant
 from audit.services import Actor, RequestMeta
 from portal.clock import now
 
@@ -216,10 +216,9 @@ def service_requests(request):
 def audit_log(request):
     # Support's own work on service requests (check notes, numbers called) is not shown here: a
     # requester who is also a tenant admin must not read the agents' notes.
-    events = AuditEvent.objects.filter(tenant=request.tenant).exclude(target_type="tickets.servicerequest")
+    hidden = ("tickets.servicerequest",)
     action = request.GET.get("action", "")
-    actions = events.values_list("action", flat=True).distinct().order_by("action")
-    if action:
-        events = events.filter(action=action)
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    actions = action_choices(audit_events_for_tenant(request.tenant, leave_out_target_types=hidden))
+    events = audit_events_for_tenant(request.tenant, action=action, leave_out_target_types=hidden)
+    page = Paginator(events.select_related("actor"), 50).get_page(request.GET.get("page"))
     return render(request, "accounts/console/audit.html", _ctx(request, page=page, actions=actions, action=action))

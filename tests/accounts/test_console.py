@@ -66,8 +66,12 @@ def world(db):
     w.agent = factories.agent(email="agent@support.example")
     factories.ServiceRequestFactory(tenant_on_record=w.a, tenant=w.a, reference="SR-FABR-0001")
     factories.ServiceRequestFactory(tenant_on_record=w.b, tenant=w.b, reference="SR-CONT-0001")
-    audit_event_record(actor=Actor.system(), action="fabrikam.only", target=w.a, tenant=w.a)
-    audit_event_record(actor=Actor.system(), action="contoso.only", target=w.b, tenant=w.b)
+    audit_event_record(
+        actor=Actor.system(), action="tenant.changed_by_support", target=w.a, tenant=w.a, after={"marker": "fabrikam.only"}
+    )
+    audit_event_record(
+        actor=Actor.system(), action="tenant.changed_by_support", target=w.b, tenant=w.b, after={"marker": "contoso.only"}
+    )
     w.target_browser = signed_in_elsewhere(w.target)
     return w
 
@@ -545,11 +549,16 @@ def test_audit_log_filters_by_action(world):
     browser.post(url(world.a, "role", world.target), {"role": UA})
     browser.post(url(world.a, "second-factor", world.member))
     everything = browser.get(url(world.a, "audit")).content.decode()
-    assert "role.changed" in everything and "second_factor.reset_by_admin" in everything
+    rows = everything.split("<tbody>")[1]
+    assert "Changed a role" in rows and "Required a new second factor" in rows, "each action read as a sentence"
+    assert '<option value="role.changed" >Changed a role</option>' in everything
     rows = browser.get(url(world.a, "audit"), {"action": "role.changed"}).content.decode().split("<tbody>")[1]
-    assert "role.changed" in rows and "second_factor.reset_by_admin" not in rows and "fabrikam.only" not in rows
-    other_tenant = browser.get(url(world.a, "audit"), {"action": "contoso.only"}).content.decode()
-    assert "contoso.only" not in other_tenant.split("<tbody>")[1] and 'value="contoso.only"' not in other_tenant
+    assert "Changed a role" in rows and "Required a new second factor" not in rows and "fabrikam.only" not in rows
+    other_tenant = browser.get(url(world.a, "audit"), {"action": "tenant.changed_by_support"}).content.decode()
+    assert "contoso.only" not in other_tenant.split("<tbody>")[1]
+
+    french = browser.get(url(world.a, "audit"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "A modifié un rôle" in french.split("<tbody>")[1], "and in the reader's language"
 
 
 # --- two global admins demoting each other at the same moment -------------------------------------------------
