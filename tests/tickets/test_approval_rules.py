@@ -325,7 +325,7 @@ def test_the_request_page_renders_in_every_status(db, agent, status):
     assert page.status_code == 200
     html = page.content.decode()
     assert 'id="global-admins"' in html and 'id="proof"' in html
-    assert ('id="effective-at"' in html) == (status in (Status.COOLING_OFF, Status.DISPUTED))
+    assert ('id="effective-at"' in html) == (status == Status.COOLING_OFF), "on hold, nothing is about to take effect"
     assert ('value="resolve_objection"' in html) == (status == Status.DISPUTED)
     assert ('value="shorten_waiting"' in html) == (status == Status.COOLING_OFF)
     closed = (Status.ELEVATED, Status.REJECTED, Status.CANCELLED, Status.EXPIRED)
