@@ -11,7 +11,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
 from audit.selectors import audit_events_for
-from audit.services import Actor, RequestMeta
+from audit.services import Actor, ActorKind, RequestMeta
 from portal.clock import now
 
 from . import selectors, services
@@ -53,7 +53,7 @@ class AssigneeFilter(admin.SimpleListFilter):
 
 
 def _actor(request) -> Actor:
-    return Actor(kind="staff", user=request.user, meta=RequestMeta.from_request(request))
+    return Actor(kind=ActorKind.STAFF, user=request.user, meta=RequestMeta.from_request(request))
 
 
 @admin.register(ServiceRequest)
@@ -200,6 +200,7 @@ class ServiceRequestAdmin(admin.ModelAdmin):
             "title": f"{sr.reference} — {sr.company_legal_name}",
             "sr": sr,
             "role": role,
+            "is_supervisor": is_supervisor,
             "is_overdue": bool(sr.sla_due_at and sr.sla_due_at < now() and sr.status in SLA_RUNNING),
             "suggested_tenant": suggested,
             "comparison": selectors.comparison(sr),

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from accounts import selectors as account_selectors
-from audit.services import audit_event_record
+from audit.services import ActorKind, audit_event_record
 from notifications.services import outbox_enqueue
 
 from . import alerts, selectors
@@ -92,7 +92,7 @@ def _flag_concurrent(sr: ServiceRequest, actor) -> None:
 
 def _entered_in_review(change, *, actor, note, secrets):
     sr = change.service_request
-    if actor.kind == "requester":
+    if actor.kind == ActorKind.REQUESTER:
         to_users([sr.assignee] if sr.assignee else support_agents(), sr, "requester_replied")
     elif change.before in (Status.NEW, Status.DISPUTED):
         to_requester(sr, "status_changed")

@@ -7,8 +7,24 @@ models and settings, so that nothing needs to import a service or selector sidew
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from .models import CheckKind, Status
+
+
+class Role(models.TextChoices):
+    """Who may move a request: the state machine's roles."""
+
+    REQUESTER = "requester", _("Requester")
+    AGENT = "agent", _("Support agent")
+    SUPERVISOR = "supervisor", _("Support supervisor")
+    # Someone told of the request (a tenant's admin, the former admin, the proposed user), by their link.
+    OBJECTOR = "objector", _("Someone told of the request")
+    SYSTEM = "system", _("The portal itself")
+
+
+STAFF_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR})
 
 CLOSED = frozenset({Status.ELEVATED, Status.REJECTED, Status.CANCELLED, Status.EXPIRED})
 OPEN = frozenset(set(Status) - CLOSED)

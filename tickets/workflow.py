@@ -15,15 +15,11 @@ from portal.errors import DomainError
 
 from .models import ServiceRequest, Status
 from .notify import notify_status_entered
-from .policy import CLOSED, CONTESTABLE, OPEN, SLA_RUNNING  # noqa: F401  (re-exported: the status groups)
+from .policy import CLOSED, CONTESTABLE, OPEN, SLA_RUNNING, STAFF_ROLES, Role  # noqa: F401  (re-exported)
 
-REQUESTER = "requester"
-AGENT = "agent"
-SUPERVISOR = "supervisor"
-SYSTEM = "system"
-# Someone told of the request (a tenant's admin, the former admin, the proposed user) through their link.
-OBJECTOR = "objector"
-STAFF = frozenset({AGENT, SUPERVISOR})
+# The roles, by their short names in the table below.
+REQUESTER, AGENT, SUPERVISOR, OBJECTOR, SYSTEM = Role.REQUESTER, Role.AGENT, Role.SUPERVISOR, Role.OBJECTOR, Role.SYSTEM
+STAFF = STAFF_ROLES
 
 # (from, to) -> roles allowed to make that move.
 TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {

@@ -8,7 +8,7 @@ from accounts import selectors as account_selectors
 from audit.selectors import audit_events_for
 from portal.clock import now
 
-from ..models import RequestLink, ServiceRequest, Status
+from ..models import Message, RequestLink, ServiceRequest, Status
 from ..policy import IN_QUEUE, OPEN, SLA_RUNNING
 
 
@@ -81,7 +81,7 @@ def public_timeline(service_request: ServiceRequest) -> list[dict]:
         {"at": e.created_at, "kind": "status", "status": e.after.get("status")}
         for e in audit_events_for(service_request).filter(action="status.changed")
     ]
-    for m in service_request.messages.filter(kind="public").prefetch_related("attachments"):
+    for m in service_request.messages.filter(kind=Message.Kind.PUBLIC).prefetch_related("attachments"):
         items.append({"at": m.created_at, "kind": "message", "message": m})
     items.sort(key=lambda i: i["at"])
     return items

@@ -2,6 +2,8 @@
 
 from django.contrib.auth import get_user_model
 
+from ..policy import Role
+
 AGENTS_GROUP = "Support agents"
 SUPERVISORS_GROUP = "Support supervisors"
 
@@ -17,12 +19,12 @@ def support_supervisors():
     return User.objects.filter(is_active=True, is_staff=True, groups__name=SUPERVISORS_GROUP).distinct()
 
 
-def staff_role(user) -> str | None:
-    """``"supervisor"``, ``"agent"`` or None for a signed-in user."""
+def staff_role(user) -> Role | None:
+    """``Role.SUPERVISOR``, ``Role.AGENT`` or None for a signed-in user."""
     if not (user and user.is_authenticated and user.is_active and user.is_staff):
         return None
     if user.has_perm("tickets.approve_elevation"):
-        return "supervisor"
+        return Role.SUPERVISOR
     if user.has_perm("tickets.work_servicerequest"):
-        return "agent"
+        return Role.AGENT
     return None

@@ -4,7 +4,7 @@ supervisor decides what happens next."""
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from audit.services import Actor, audit_event_record
+from audit.services import Actor, ActorKind, audit_event_record
 from notifications.services import outbox_enqueue
 from portal.clock import now
 
@@ -34,7 +34,7 @@ def objection_link_for(raw_token: str | None) -> ObjectionLink | None:
 
 
 def _objector(link: ObjectionLink, meta) -> Actor:
-    return Actor(kind="objector", label=f"objector <{link.email}>", meta=meta)
+    return Actor(kind=ActorKind.OBJECTOR, label=f"objector <{link.email}>", meta=meta)
 
 
 def objection_raise(*, raw_token: str, message: str = "", meta=None) -> Objection:

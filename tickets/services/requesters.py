@@ -5,7 +5,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from audit.services import Actor, audit_event_record
+from audit.services import Actor, ActorKind, audit_event_record
 from notifications.services import outbox_enqueue
 from portal.clock import now
 
@@ -21,7 +21,7 @@ from .objections import objections_withdraw
 
 
 def _requester(sr: ServiceRequest, meta) -> Actor:
-    return Actor(kind="requester", label=f"requester <{sr.requester_email}>", meta=meta)
+    return Actor(kind=ActorKind.REQUESTER, label=f"requester <{sr.requester_email}>", meta=meta)
 
 
 def _store_evidence(sr: ServiceRequest, uploads, message=None) -> list[Evidence]:
