@@ -39,7 +39,7 @@ def outbox_enqueue(*, template: str, to_email: str, language: str = "en", contex
 
 def outbox_dispatch(*, message_id: int) -> bool:
     """Hand one message to the broker. Never raises: a broker outage leaves the row pending."""
-    from .tasks import outbox_deliver
+    from .tasks import outbox_deliver  # tasks import this module: a real cycle, broken here
 
     try:
         outbox_deliver.apply_async(args=[message_id], retry=False)

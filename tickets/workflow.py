@@ -6,6 +6,7 @@ hear of it, to ``tickets.notify.ON_ENTER``.
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
@@ -131,6 +132,4 @@ def transition(service_request: ServiceRequest, to: str, *, actor: Actor, role: 
 
 
 def _sla():
-    from django.conf import settings
-
     return settings.SERVICE_REQUEST_SLA

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from accounts import selectors as account_selectors
 from audit.selectors import audit_events_for
@@ -34,8 +35,6 @@ def _digits(value: str) -> str:
 
 def comparison(service_request: ServiceRequest) -> list[ComparisonRow]:
     """What was filed beside the matched tenant's record, each row flagged when it differs."""
-    from django.utils.translation import gettext as _
-
     sr = service_request
     t = sr.tenant
     if t is None:

@@ -12,11 +12,12 @@ from portal.clock import now
 from .. import tokens
 from ..evidence import evidence_check, sha256_of
 from ..models import CheckKind, CheckOutcome, Elevation, Evidence, Message, ServiceRequest, Status
-from ..notify import to_users
+from ..notify import to_requester, to_users, tracking_url
 from ..policy import CLOSED, DEPENDS_ON_REQUESTER, REVIEW_SETTLED
 from ..selectors import requester_can_reply, support_agents
 from ..workflow import REQUESTER, DomainError, transition
 from .checks import check_write, checks_void
+from .domain_proof import domain_proof_look_up
 from .objections import objections_withdraw
 
 
@@ -148,8 +149,6 @@ def service_request_send_tracking_link(*, reference: str, email: str, meta=None)
     sr.tracking_token_hash = digest
     sr.save(update_fields=["tracking_token_hash"])
     audit_event_record(actor=_requester(sr, meta), action="tracking_link.reissued", target=sr)
-    from ..notify import to_requester, tracking_url
-
     to_requester(sr, "tracking_link", secrets={"tracking_url": tracking_url(sr, raw)})
 
 
@@ -223,6 +222,4 @@ def evidence_open(*, evidence: Evidence, actor: Actor) -> Evidence:
 
 def service_request_check_domain(*, service_request: ServiceRequest, meta=None):
     """The requester's "check now" on the tracking page: look the DNS proof up at once (audited)."""
-    from .domain_proof import domain_proof_look_up
-
     return domain_proof_look_up(service_request=service_request, actor=_requester(service_request, meta))
