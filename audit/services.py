@@ -1,15 +1,20 @@
 """Writing audit events. Callers run inside the transaction of the change they record."""
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from portal.clock import now
 
 from .actions import AuditAction
 from .models import AuditEvent
+
+if TYPE_CHECKING:  # for annotations only: audit sits below the domain apps
+    from accounts.models import Tenant
 
 
 @dataclass(frozen=True)
@@ -20,7 +25,7 @@ class RequestMeta:
     user_agent: str = ""
 
     @classmethod
-    def from_request(cls, request) -> "RequestMeta":
+    def from_request(cls, request: HttpRequest | None) -> "RequestMeta":
         if request is None:
             return cls()
         raw = request.META.get(settings.CLIENT_IP_META_KEY) or request.META.get("REMOTE_ADDR") or ""
@@ -47,7 +52,8 @@ class Actor:
     told of a request (through their objection link), someone not signed in, or the system."""
 
     kind: ActorKind
-    user: object = None
+    # The signed-in AUTH_USER_MODEL instance, if any (audit sits below the accounts app, so: Any).
+    user: Any = None
     label: str = ""
     meta: RequestMeta = field(default_factory=RequestMeta)
 
@@ -57,12 +63,18 @@ class Actor:
 
     def describe(self) -> str:
         if self.user is not None:
-            return self.user.email
-        return self.label or self.kind
+            return str(self.user.email)
+        return self.label or str(self.kind)
 
 
 def audit_event_record(
-    *, actor: Actor, action: AuditAction | str, target: models.Model, tenant=None, before=None, after=None
+    *,
+    actor: Actor,
+    action: AuditAction | str,
+    target: models.Model,
+    tenant: "Tenant | None" = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one audit event for ``target``. Must be called inside the change's transaction.
 

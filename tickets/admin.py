@@ -15,7 +15,7 @@ from audit.services import Actor, ActorKind, RequestMeta
 from portal.clock import now
 
 from . import selectors, services
-from .admin_forms import ACTION_FORMS
+from .admin_forms import ACTION_FORMS, LinkRequestsForm
 from .dns_proof import record_name
 from .models import Elevation, Evidence, ServiceRequest, Status
 from .policy import CHECKABLE, OPEN, SLA_RUNNING, waiting_minimum, waiting_period
@@ -170,8 +170,9 @@ class ServiceRequestAdmin(admin.ModelAdmin):
         form_class = ACTION_FORMS.get(action)
         if form_class is None:
             return None
-        kwargs = {"concurrent": selectors.unlinked_concurrent(sr)} if action == "link_requests" else {}
-        return form_class(data, prefix=action, initial=initial, **kwargs)
+        if form_class is LinkRequestsForm:
+            return LinkRequestsForm(data, prefix=action, initial=initial, concurrent=selectors.unlinked_concurrent(sr))
+        return form_class(data, prefix=action, initial=initial)
 
     def _page_context(self, request, sr, bound):
         role = selectors.staff_role(request.user)

@@ -76,7 +76,9 @@ class LinkRequestsForm(forms.Form):
 
     def __init__(self, *args, concurrent=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["other"].queryset = ServiceRequest.objects.filter(pk__in=[r.pk for r in concurrent])
+        other = self.fields["other"]
+        assert isinstance(other, forms.ModelChoiceField)  # noqa: S101  (for the type checker)
+        other.queryset = ServiceRequest.objects.filter(pk__in=[r.pk for r in concurrent])
 
 
 class SendBackForm(forms.Form):

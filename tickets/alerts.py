@@ -4,9 +4,13 @@ Called inside the transaction of the change (confirmation, approval, a new waiti
 links and the outbox rows are written with it, and delivered after commit.
 """
 
+from datetime import datetime
+from typing import Any
+
 from django.conf import settings
 from django.urls import reverse
 
+from accounts.models import Tenant, User
 from notifications.services import outbox_enqueue
 from portal.clock import now
 
@@ -34,7 +38,9 @@ def _facts(sr: ServiceRequest) -> dict:
     }
 
 
-def _send(sr: ServiceRequest, *, email: str, user, why: str, tenant, template: str, context: dict) -> ObjectionLink:
+def _send(
+    sr: ServiceRequest, *, email: str, user: User | None, why: str, tenant: Tenant | None, template: str, context: dict[str, Any]
+) -> ObjectionLink:
     raw, digest = tokens.new_token()
     language = user.preferred_language if user is not None else sr.language
     message = outbox_enqueue(
@@ -56,7 +62,7 @@ def _send(sr: ServiceRequest, *, email: str, user, why: str, tenant, template: s
     )
 
 
-def warn_tenant(sr: ServiceRequest, tenant, *, template: str, **context) -> list[ObjectionLink]:
+def warn_tenant(sr: ServiceRequest, tenant: Tenant, *, template: str, **context: Any) -> list[ObjectionLink]:
     """Email every person who can stop the request in ``tenant`` (active global admins at both their
     addresses, the former admin on record), each with their own objection link."""
     return [
@@ -66,7 +72,7 @@ def warn_tenant(sr: ServiceRequest, tenant, *, template: str, **context) -> list
 
 
 def warn_everyone(
-    sr: ServiceRequest, *, template: str, proposed_user=None, proposed_email: str = "", **context
+    sr: ServiceRequest, *, template: str, proposed_user: User | None = None, proposed_email: str = "", **context: Any
 ) -> list[ObjectionLink]:
     """Every tenant the request concerns, and the proposed user (who may not know of it either)."""
     links = []
@@ -88,7 +94,7 @@ def warn_everyone(
     return links
 
 
-def when(moment) -> str:
+def when(moment: datetime) -> str:
     """A moment as emails show it, unambiguous whatever the reader's time zone."""
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 

@@ -1,6 +1,7 @@
 """Public forms: filing a request, replying, asking for a fresh link."""
 
 import re
+from typing import Any
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Fieldset, Layout, Submit
@@ -150,8 +151,8 @@ class ServiceRequestForm(forms.ModelForm):
             )
         return email
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         domain = cleaned.get("company_domain")
         if domain:
             for name in ("requester_email", "elevate_email"):

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .models import CheckKind, Status
+from .models import CheckKind, ServiceRequest, Status
 
 
 class Role(models.TextChoices):
@@ -57,19 +57,19 @@ def proof_combinations() -> list[frozenset[str]]:
 
 def shown_checks() -> list[str]:
     """Every check that counts for something, in the order an agent reads them."""
-    kinds = list(ALWAYS_REQUIRED)
+    kinds: list[str] = list(ALWAYS_REQUIRED)
     for combo in proof_combinations():
         kinds += [k for k in CheckKind.values if k in combo and k not in kinds]
     return kinds
 
 
-def waiting_period(service_request) -> timedelta:
+def waiting_period(service_request: ServiceRequest) -> timedelta:
     """The waiting period after approval: doubled when a supervisor overrode the active-admin block."""
     factor = 2 if service_request.admin_block_override_at else 1
     return settings.ELEVATION_WAITING_PERIOD * factor
 
 
-def waiting_minimum(service_request) -> timedelta:
+def waiting_minimum(service_request: ServiceRequest) -> timedelta:
     """The shortest a supervisor may make the waiting period (doubled with an override, like the period)."""
     factor = 2 if service_request.admin_block_override_at else 1
     return settings.ELEVATION_WAITING_MINIMUM * factor

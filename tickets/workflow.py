@@ -5,6 +5,7 @@ hear of it, to ``tickets.notify.ON_ENTER``.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -87,7 +88,15 @@ def lock(service_request: ServiceRequest | int) -> ServiceRequest:
     return ServiceRequest.objects.select_for_update().get(pk=pk)
 
 
-def transition(service_request: ServiceRequest, to: str, *, actor: Actor, role: str, note: str = "", secrets=None) -> ServiceRequest:
+def transition(
+    service_request: ServiceRequest,
+    to: str,
+    *,
+    actor: Actor,
+    role: str,
+    note: str = "",
+    secrets: dict[str, str] | None = None,
+) -> ServiceRequest:
     """Move a request to ``to`` if the table allows ``role`` to; atomic, row-locked.
 
     Writes a ``status.changed`` audit event and the notifications of the new status in the
@@ -131,5 +140,5 @@ def transition(service_request: ServiceRequest, to: str, *, actor: Actor, role: 
     return sr
 
 
-def _sla():
+def _sla() -> timedelta:
     return settings.SERVICE_REQUEST_SLA

@@ -4,8 +4,10 @@ Read-only. The emails and objection links themselves are written by ``tickets.al
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django_otp import devices_for_user
 
 from accounts import selectors as account_selectors
@@ -24,7 +26,7 @@ class Recipient:
 
 def tenants_to_warn(service_request: ServiceRequest) -> list[Tenant]:
     """The tenant holding the filed domain and, if different, the tenant an agent matched."""
-    tenants = []
+    tenants: list[Tenant] = []
     for tenant in (account_selectors.tenant_for_domain(service_request.company_domain), service_request.tenant):
         if tenant is not None and tenant.pk not in [t.pk for t in tenants]:
             tenants.append(tenant)
@@ -44,7 +46,7 @@ def people_to_warn(service_request: ServiceRequest, tenant: Tenant) -> list[Reci
     recipients: list[Recipient] = []
     seen: set[str] = set()
 
-    def add(email, user, why):
+    def add(email: str, user: User | None, why: str) -> None:
         if email and email.lower() not in seen:
             seen.add(email.lower())
             recipients.append(Recipient(email=email, user=user, why=why))
@@ -58,11 +60,11 @@ def people_to_warn(service_request: ServiceRequest, tenant: Tenant) -> list[Reci
     return recipients
 
 
-def recent_signin_cutoff():
+def recent_signin_cutoff() -> datetime:
     return now() - settings.ACTIVE_ADMIN_RECENT_SIGNIN
 
 
-def blocking_admins(tenant: Tenant | None):
+def blocking_admins(tenant: Tenant | None) -> QuerySet[User]:
     """Active global admins who signed in within ACTIVE_ADMIN_RECENT_SIGNIN: they can add an admin
     themselves, so support must not (unless a supervisor overrides, with a reason)."""
     if tenant is None:
@@ -70,7 +72,7 @@ def blocking_admins(tenant: Tenant | None):
     return account_selectors.tenant_active_global_admins(tenant).filter(last_login__gte=recent_signin_cutoff())
 
 
-def admins_signed_in_since(tenant: Tenant, moment):
+def admins_signed_in_since(tenant: Tenant, moment: datetime) -> QuerySet[User]:
     """Active global admins who signed in after ``moment``: a sign of life during the waiting period."""
     return account_selectors.tenant_active_global_admins(tenant).filter(last_login__gt=moment)
 
@@ -115,7 +117,7 @@ def global_admin_facts(service_request: ServiceRequest, tenant: Tenant | None) -
     return facts
 
 
-def open_objections(service_request: ServiceRequest):
+def open_objections(service_request: ServiceRequest) -> QuerySet[Objection]:
     return Objection.objects.filter(service_request=service_request, resolved_at__isnull=True)
 
 

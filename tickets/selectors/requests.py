@@ -1,11 +1,13 @@
 """Read-only queries about service requests: queue, comparison, timeline, concurrency."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from accounts import selectors as account_selectors
+from accounts.models import Tenant
 from audit.selectors import audit_events_for
 from portal.clock import now
 
@@ -13,7 +15,7 @@ from ..models import Message, RequestLink, ServiceRequest, Status
 from ..policy import IN_QUEUE, OPEN, SLA_RUNNING
 
 
-def overdue_q(at=None):
+def overdue_q(at: datetime | None = None) -> Q:
     return Q(status__in=SLA_RUNNING, sla_due_at__lt=at or now())
 
 
@@ -49,7 +51,12 @@ def comparison(service_request: ServiceRequest) -> list[ComparisonRow]:
             None if not sr.company_partner_id else sr.company_partner_id.strip() == t.partner_id,
         ),
         ComparisonRow(_("Domain"), sr.company_domain, ", ".join(domains), sr.company_domain.lower() in [d.lower() for d in domains]),
-        ComparisonRow(_("Country"), str(sr.company_country.name), str(t.country.name), sr.company_country.code == t.country.code),
+        ComparisonRow(
+            _("Country"),
+            str(sr.company_country.name),  # type: ignore[attr-defined]  # django-countries' Country
+            str(t.country.name),  # type: ignore[attr-defined]
+            sr.company_country.code == t.country.code,  # type: ignore[attr-defined]
+        ),
         ComparisonRow(_("Postal address"), sr.company_address, t.postal_address, _norm(sr.company_address) == _norm(t.postal_address)),
         ComparisonRow(_("Phone"), sr.company_phone, t.phone_on_record, _digits(sr.company_phone) == _digits(t.phone_on_record)),
         ComparisonRow(
@@ -67,7 +74,7 @@ def comparison(service_request: ServiceRequest) -> list[ComparisonRow]:
     ]
 
 
-def suggested_tenant(service_request: ServiceRequest):
+def suggested_tenant(service_request: ServiceRequest) -> Tenant | None:
     """The tenant the request is about: the one matched by an agent, else the one holding the filed domain."""
     if service_request.tenant_id:
         return service_request.tenant
@@ -90,7 +97,7 @@ def requester_can_reply(service_request: ServiceRequest) -> bool:
     return service_request.status in OPEN and service_request.status != Status.AWAITING_EMAIL_CONFIRMATION
 
 
-def concurrent_requests(service_request: ServiceRequest):
+def concurrent_requests(service_request: ServiceRequest) -> QuerySet[ServiceRequest]:
     """Other confirmed, open requests for the same tenant (or the same domain before matching):
     two at once is a common sign of an attack."""
     sr = service_request

@@ -1,6 +1,10 @@
 """Who works the queue: support agents and supervisors."""
 
-from django.contrib.auth import get_user_model
+from typing import Any
+
+from django.db.models import QuerySet
+
+from accounts.models import User
 
 from ..policy import Role
 
@@ -8,19 +12,17 @@ AGENTS_GROUP = "Support agents"
 SUPERVISORS_GROUP = "Support supervisors"
 
 
-def support_agents():
+def support_agents() -> QuerySet[User]:
     """Active staff who work the queue (agents and supervisors)."""
-    User = get_user_model()
     return User.objects.filter(is_active=True, is_staff=True, groups__name__in=[AGENTS_GROUP, SUPERVISORS_GROUP]).distinct()
 
 
-def support_supervisors():
-    User = get_user_model()
+def support_supervisors() -> QuerySet[User]:
     return User.objects.filter(is_active=True, is_staff=True, groups__name=SUPERVISORS_GROUP).distinct()
 
 
-def staff_role(user) -> Role | None:
-    """``Role.SUPERVISOR``, ``Role.AGENT`` or None for a signed-in user."""
+def staff_role(user: Any) -> Role | None:
+    """``Role.SUPERVISOR``, ``Role.AGENT`` or None for ``user`` (signed in or anonymous, or None)."""
     if not (user and user.is_authenticated and user.is_active and user.is_staff):
         return None
     if user.has_perm("tickets.approve_elevation"):

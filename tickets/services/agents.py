@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Tenant, User
 from audit.services import Actor, audit_event_record
 
 from .. import alerts, selectors
@@ -15,7 +16,7 @@ from .common import ensure_open, ensure_reason, staff_role_of, supervisor_of
 
 
 @transaction.atomic
-def service_request_assign(*, service_request: ServiceRequest, actor: Actor, assignee=None) -> ServiceRequest:
+def service_request_assign(*, service_request: ServiceRequest, actor: Actor, assignee: User | None = None) -> ServiceRequest:
     """Assign the request (to the actor by default). A new request moves to ``in_review``."""
     role = staff_role_of(actor)
     sr = lock(service_request)
@@ -41,7 +42,7 @@ def service_request_assign(*, service_request: ServiceRequest, actor: Actor, ass
 
 
 @transaction.atomic
-def service_request_match_tenant(*, service_request: ServiceRequest, tenant, actor: Actor) -> ServiceRequest:
+def service_request_match_tenant(*, service_request: ServiceRequest, tenant: Tenant, actor: Actor) -> ServiceRequest:
     """Confirm which tenant the request is about. Writes ``tenant.matched``.
 
     Checks made against another tenant's record (before matching: the one holding the filed domain, as

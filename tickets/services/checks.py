@@ -1,21 +1,26 @@
 """Verification checks: recording one (agents, the portal itself), voiding those a change undid,
 and moving the request when the proof is complete or broken."""
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.db import transaction
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from audit.services import Actor, audit_event_record
+from portal.errors import StrOrPromise
 
 from .. import selectors
 from ..models import CheckKind, CheckOutcome, ServiceRequest, Status, VerificationCheck
 from ..policy import AUTOMATIC, CHECKABLE
 from ..workflow import DomainError, lock, transition
-from .common import staff_role_of
+from .common import staff_role_of, tenant_of
 
 
 def check_write(
-    *, service_request: ServiceRequest, kind: str, outcome: str, note: str, actor: Actor, details: dict | None = None
+    *, service_request: ServiceRequest, kind: str, outcome: str, note: str, actor: Actor, details: dict[str, Any] | None = None
 ) -> VerificationCheck:
     """The one writer of checks: the row and its ``check.recorded`` audit event, in the caller's transaction."""
     sr = service_request
@@ -27,7 +32,7 @@ def check_write(
     return check
 
 
-def checks_void(*, service_request: ServiceRequest, kinds, actor: Actor, reason: str) -> list[str]:
+def checks_void(*, service_request: ServiceRequest, kinds: Iterable[str], actor: Actor, reason: str) -> list[str]:
     """Void the passed checks of ``kinds`` (they must be made again). Returns the kinds voided."""
     latest = selectors.latest_checks(service_request)
     voided = []
@@ -38,7 +43,7 @@ def checks_void(*, service_request: ServiceRequest, kinds, actor: Actor, reason:
     return voided
 
 
-def voided_labels(kinds) -> str:
+def voided_labels(kinds: Iterable[str]) -> str:
     return ", ".join(str(CheckKind(k).label) for k in kinds)
 
 
@@ -54,14 +59,17 @@ def verification_progress(*, service_request: ServiceRequest, actor: Actor, role
     return sr
 
 
-def _block_message(sr: ServiceRequest, blockers) -> str:
-    names = ", ".join(f"{u.full_name or u.email} <{u.email}> ({date_format(u.last_login, 'SHORT_DATETIME_FORMAT')})" for u in blockers)
+def _block_message(sr: ServiceRequest, blockers: list[User]) -> StrOrPromise:
+    names = ", ".join(
+        f"{u.full_name or u.email} <{u.email}> ({date_format(u.last_login, 'SHORT_DATETIME_FORMAT') if u.last_login else '—'})"
+        for u in blockers
+    )
     return _(
         "The former admin cannot be confirmed gone: %(admins)s is an active global admin of %(tenant)s and "
         "signed in recently. That admin can add an admin in the console. If they have really left, the company "
         "must have the account deactivated through the off-band procedure (docs/security.md), or a supervisor "
         "must record a reason to override, which doubles the waiting period."
-    ) % {"admins": names, "tenant": sr.tenant.legal_name}
+    ) % {"admins": names, "tenant": tenant_of(sr).legal_name}
 
 
 @transaction.atomic

@@ -2,7 +2,9 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Tenant
 from audit.services import Actor
+from portal.errors import StrOrPromise
 
 from ..models import ServiceRequest
 from ..policy import CLOSED
@@ -17,11 +19,18 @@ def staff_role_of(actor: Actor) -> str:
     return role
 
 
-def supervisor_of(actor: Actor, message) -> str:
+def supervisor_of(actor: Actor, message: StrOrPromise) -> str:
     """The actor's role if they are a support supervisor; ``message`` otherwise."""
     if staff_role(actor.user) != SUPERVISOR:
         raise DomainError(message)
     return SUPERVISOR
+
+
+def tenant_of(sr: ServiceRequest) -> Tenant:
+    """The matched tenant, which every step from verification on needs."""
+    if sr.tenant is None:
+        raise DomainError(_("Match the tenant first."))
+    return sr.tenant
 
 
 def ensure_open(sr: ServiceRequest) -> None:
@@ -29,7 +38,7 @@ def ensure_open(sr: ServiceRequest) -> None:
         raise DomainError(_("This request is closed; it can no longer be changed."))
 
 
-def ensure_reason(text: str, message) -> str:
+def ensure_reason(text: str, message: StrOrPromise) -> str:
     if not (text or "").strip():
         raise DomainError(message)
     return text.strip()

@@ -8,11 +8,12 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from accounts import selectors as account_selectors
-from accounts.models import Membership
+from accounts.models import Membership, User
 from accounts.services import membership_set_role, user_create_inactive
 from accounts.services.users import password_link, user_reactivate_for_elevation
 from audit.services import Actor, audit_event_record
 from portal.clock import now
+from portal.errors import StrOrPromise
 
 from .. import alerts, selectors
 from ..models import Elevation, ServiceRequest, Status
@@ -20,16 +21,17 @@ from ..notify import to_requester
 from ..policy import DEPENDS_ON_REQUESTER, waiting_minimum, waiting_period
 from ..workflow import SUPERVISOR, SYSTEM, DomainError, lock, transition
 from .checks import checks_void
-from .common import ensure_open, ensure_reason, staff_role_of, supervisor_of
+from .common import ensure_open, ensure_reason, staff_role_of, supervisor_of, tenant_of
 from .objections import objection_raise_by_system
 
 logger = logging.getLogger(__name__)
 
 
-def _eligible(sr: ServiceRequest, email: str):
+def _eligible(sr: ServiceRequest, email: str) -> User | None:
     """The account behind ``email`` if it may become the tenant's global admin (None: a new account)."""
-    if not account_selectors.tenant_owns_email(sr.tenant, email):
-        raise DomainError(_("%(email)s is not on a verified domain of %(tenant)s.") % {"email": email, "tenant": sr.tenant.legal_name})
+    tenant = tenant_of(sr)
+    if not account_selectors.tenant_owns_email(tenant, email):
+        raise DomainError(_("%(email)s is not on a verified domain of %(tenant)s.") % {"email": email, "tenant": tenant.legal_name})
     user = account_selectors.user_by_email(email)
     if user is not None and user.is_staff:
         raise DomainError(_("A support staff account cannot be made a tenant's global admin."))
@@ -86,7 +88,7 @@ def elevation_propose(*, service_request: ServiceRequest, actor: Actor, email: s
     return elevation
 
 
-def _changed_message(elevation: Elevation | None, elevation_id, email: str):
+def _changed_message(elevation: Elevation | None, elevation_id: int | str, email: str) -> StrOrPromise:
     if elevation is None:
         return _("The proposal you reviewed (%(email)s) was withdrawn: there is nothing to approve now.") % {"email": email}
     return _(
@@ -120,7 +122,7 @@ def _approval_blockers(sr: ServiceRequest) -> None:
         )
 
 
-def elevation_approve(*, service_request: ServiceRequest, actor: Actor, elevation_id, email: str) -> Elevation:
+def elevation_approve(*, service_request: ServiceRequest, actor: Actor, elevation_id: int | str, email: str) -> Elevation:
     """Approve the proposal the supervisor reviewed: exactly once, by a supervisor who did not propose it.
 
     ``elevation_id`` and ``email`` are those on the page the supervisor read; if the proposal changed
@@ -167,12 +169,13 @@ def elevation_approve(*, service_request: ServiceRequest, actor: Actor, elevatio
 
 def _hold_reason(sr: ServiceRequest, elevation: Elevation) -> str:
     """Why an elevation due now must not take effect, or ""."""
-    signed_in = list(selectors.admins_signed_in_since(sr.tenant, elevation.waiting_started_at))
+    tenant = tenant_of(sr)
+    signed_in = list(selectors.admins_signed_in_since(tenant, elevation.waiting_started_at or elevation.proposed_at))
     if not sr.admin_block_override_at:
-        signed_in += [u for u in selectors.blocking_admins(sr.tenant) if u not in signed_in]
+        signed_in += [u for u in selectors.blocking_admins(tenant) if u not in signed_in]
     if signed_in:
         return "An active global admin signed in during the waiting period: " + ", ".join(u.email for u in signed_in)
-    if not account_selectors.tenant_owns_email(sr.tenant, elevation.email):
+    if not account_selectors.tenant_owns_email(tenant, elevation.email):
         return f"{elevation.email} is no longer on a verified domain of the tenant."
     user = account_selectors.user_by_email(elevation.email)
     if user is not None and user.is_staff:
@@ -203,9 +206,9 @@ def elevation_complete(*, service_request_id: int) -> ServiceRequest | None:
         if reason:
             objection_raise_by_system(service_request=sr, reason=reason)
             return sr
-        tenant = sr.tenant
+        tenant = tenant_of(sr)
         user = account_selectors.user_by_email(elevation.email)
-        secrets = {}
+        secrets: dict[str, str] = {}
         if user is None:  # inactive until its single-use link sets a password
             user = user_create_inactive(
                 actor=actor, email=elevation.email, full_name=elevation.full_name, tenant=tenant, language=sr.language
@@ -228,7 +231,7 @@ def elevation_complete(*, service_request_id: int) -> ServiceRequest | None:
             after={
                 "user": user.email,
                 "proposed_by": elevation.proposed_by.email,
-                "approved_by": elevation.approved_by.email,
+                "approved_by": elevation.approved_by.email if elevation.approved_by else None,
                 "elevation": elevation.pk,
             },
         )
@@ -259,15 +262,17 @@ def elevation_shorten_waiting(*, service_request: ServiceRequest, actor: Actor, 
     if sr.status != Status.COOLING_OFF:
         raise DomainError(_("Only an approved elevation in its waiting period can have it shortened."))
     elevation = Elevation.objects.select_for_update().get(service_request=sr)
-    new_effective = elevation.waiting_started_at + timedelta(minutes=minutes)
+    started, before = elevation.waiting_started_at, elevation.effective_at
+    if started is None or before is None:
+        raise DomainError(_("Only an approved elevation in its waiting period can have it shortened."))
+    new_effective = started + timedelta(minutes=minutes)
     floor = waiting_minimum(sr)
-    if new_effective < elevation.waiting_started_at + floor:
+    if new_effective < started + floor:
         raise DomainError(
             _("The waiting period cannot be shorter than %(minutes)d minutes.") % {"minutes": floor.total_seconds() // 60}
         )
-    if new_effective >= elevation.effective_at:
+    if new_effective >= before:
         raise DomainError(_("That is not shorter than the current waiting period."))
-    before = elevation.effective_at
     elevation.effective_at = new_effective
     elevation.shortened_by = actor.user
     elevation.shortened_reason = reason

@@ -4,7 +4,8 @@ supervisor decides what happens next."""
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from audit.services import Actor, ActorKind, audit_event_record
+from accounts.models import User
+from audit.services import Actor, ActorKind, RequestMeta, audit_event_record
 from notifications.services import outbox_enqueue
 from portal.clock import now
 
@@ -19,7 +20,7 @@ from .common import ensure_reason, supervisor_of
 class ObjectionLinkInvalid(DomainError):
     """A wrong link, or one whose request has closed: the same message for both."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(_("This link is not valid: the request it was about may have closed."))
 
 
@@ -33,11 +34,11 @@ def objection_link_for(raw_token: str | None) -> ObjectionLink | None:
     return link
 
 
-def _objector(link: ObjectionLink, meta) -> Actor:
-    return Actor(kind=ActorKind.OBJECTOR, label=f"objector <{link.email}>", meta=meta)
+def _objector(link: ObjectionLink, meta: RequestMeta | None) -> Actor:
+    return Actor(kind=ActorKind.OBJECTOR, label=f"objector <{link.email}>", meta=meta or RequestMeta())
 
 
-def objection_raise(*, raw_token: str, message: str = "", meta=None) -> Objection:
+def objection_raise(*, raw_token: str, message: str = "", meta: RequestMeta | None = None) -> Objection:
     """Put the request on hold from an emailed objection link: no account, one click, an optional message.
 
     Atomic: the objection, an ``objection.raised`` audit event and the move to ``disputed`` (which alerts
@@ -89,7 +90,7 @@ def objection_raise_by_system(*, service_request: ServiceRequest, reason: str) -
     return objection
 
 
-def _tell_objectors(sr: ServiceRequest, objections, *, decision: str, reason: str, effective_at: str = "") -> None:
+def _tell_objectors(sr: ServiceRequest, objections: list[Objection], *, decision: str, reason: str, effective_at: str = "") -> None:
     for objection in objections:
         if objection.link is None:
             continue
@@ -97,7 +98,7 @@ def _tell_objectors(sr: ServiceRequest, objections, *, decision: str, reason: st
         outbox_enqueue(
             template="objection_outcome",
             to_email=link.email,
-            language=link.user.preferred_language if link.user_id else sr.language,
+            language=link.user.preferred_language if link.user is not None else sr.language,
             context={
                 "reference": sr.reference,
                 "decision": decision,
@@ -109,7 +110,7 @@ def _tell_objectors(sr: ServiceRequest, objections, *, decision: str, reason: st
         )
 
 
-def _close_open(sr: ServiceRequest, *, decision: str, reason: str, by=None) -> list[Objection]:
+def _close_open(sr: ServiceRequest, *, decision: str, reason: str, by: User | None = None) -> list[Objection]:
     moment = now()
     objections = list(selectors.open_objections(sr).select_related("link__user").select_for_update(of=("self",)))
     for objection in objections:
@@ -176,8 +177,8 @@ def objection_resolve(*, service_request: ServiceRequest, actor: Actor, decision
             sr = transition(sr, Status.IN_REVIEW, actor=actor, role=SUPERVISOR, note=reason)
             if selectors.checks_all_passed(sr) and sr.tenant_id:
                 sr = transition(sr, Status.VERIFIED, actor=actor, role=SUPERVISOR)
-        continuing = decision == Objection.Resolution.CONTINUE and elevation is not None and elevation.effective_at
-        _tell_objectors(
-            sr, objections, decision=decision, reason=reason, effective_at=alerts.when(elevation.effective_at) if continuing else ""
-        )
+        effective_at = ""
+        if decision == Objection.Resolution.CONTINUE and elevation is not None and elevation.effective_at:
+            effective_at = alerts.when(elevation.effective_at)
+        _tell_objectors(sr, objections, decision=decision, reason=reason, effective_at=effective_at)
     return sr

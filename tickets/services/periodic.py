@@ -42,7 +42,7 @@ def service_requests_alert_overdue() -> int:
                 sr,
                 "sla_overdue",
                 assignee=sr.assignee.email if sr.assignee else "",
-                due=sr.sla_due_at.isoformat(),
+                due=sr.sla_due_at.isoformat() if sr.sla_due_at else "",
             )
             count += 1
     return count

@@ -1,15 +1,21 @@
 """What a requester does: file, confirm the email, follow, answer, cancel."""
 
+from collections.abc import Sequence
+from typing import Any
+
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from audit.services import Actor, ActorKind, audit_event_record
+from audit.services import Actor, ActorKind, RequestMeta, audit_event_record
 from notifications.services import outbox_enqueue
 from portal.clock import now
+from portal.errors import StrOrPromise
 
 from .. import tokens
+from ..dns_proof import Lookup
 from ..evidence import evidence_check, sha256_of
 from ..models import CheckKind, CheckOutcome, Elevation, Evidence, Message, ServiceRequest, Status
 from ..notify import to_requester, to_users, tracking_url
@@ -21,11 +27,11 @@ from .domain_proof import domain_proof_look_up
 from .objections import objections_withdraw
 
 
-def _requester(sr: ServiceRequest, meta) -> Actor:
-    return Actor(kind=ActorKind.REQUESTER, label=f"requester <{sr.requester_email}>", meta=meta)
+def _requester(sr: ServiceRequest, meta: RequestMeta | None) -> Actor:
+    return Actor(kind=ActorKind.REQUESTER, label=f"requester <{sr.requester_email}>", meta=meta or RequestMeta())
 
 
-def _store_evidence(sr: ServiceRequest, uploads, message=None) -> list[Evidence]:
+def _store_evidence(sr: ServiceRequest, uploads: Sequence[UploadedFile], message: Message | None = None) -> list[Evidence]:
     stored = []
     for upload in uploads:
         mime = evidence_check(upload)
@@ -34,16 +40,18 @@ def _store_evidence(sr: ServiceRequest, uploads, message=None) -> list[Evidence]
                 service_request=sr,
                 message=message,
                 file=upload,
-                original_name=upload.name[:255],
+                original_name=(upload.name or "")[:255],
                 content_type=mime,
-                size=upload.size,
+                size=upload.size or 0,
                 sha256=sha256_of(upload),
             )
         )
     return stored
 
 
-def service_request_submit(*, data: dict, uploads=(), language: str = "en", meta=None) -> ServiceRequest:
+def service_request_submit(
+    *, data: dict[str, Any], uploads: Sequence[UploadedFile] = (), language: str = "en", meta: RequestMeta | None = None
+) -> ServiceRequest:
     """File a request in ``awaiting_email_confirmation`` and email a single-use confirmation link.
 
     Atomic: the request, its evidence, a ``request.filed`` audit event and the outbox row
@@ -88,7 +96,7 @@ def service_request_submit(*, data: dict, uploads=(), language: str = "en", meta
     return sr
 
 
-def service_request_confirm_email(*, reference: str, token: str, meta=None) -> tuple[ServiceRequest, str]:
+def service_request_confirm_email(*, reference: str, token: str, meta: RequestMeta | None = None) -> tuple[ServiceRequest, str]:
     """Confirm the work email with the single-use link; the request enters the queue (``new``).
 
     Returns the request and the raw tracking token (emailed too). Raises DomainError for a wrong,
@@ -117,7 +125,7 @@ def service_request_confirm_email(*, reference: str, token: str, meta=None) -> t
     return sr, raw
 
 
-def _invalid_link_message():
+def _invalid_link_message() -> StrOrPromise:
     return _("This link is not valid: it may have expired or already been used.")
 
 
@@ -135,7 +143,7 @@ def _tracking_expired(sr: ServiceRequest) -> bool:
 
 
 @transaction.atomic
-def service_request_send_tracking_link(*, reference: str, email: str, meta=None) -> None:
+def service_request_send_tracking_link(*, reference: str, email: str, meta: RequestMeta | None = None) -> None:
     """Email a fresh private link if ``email`` is the request's; otherwise do nothing, silently.
 
     The old tracking link stops working. Writes ``tracking_link.reissued``.
@@ -152,7 +160,9 @@ def service_request_send_tracking_link(*, reference: str, email: str, meta=None)
     to_requester(sr, "tracking_link", secrets={"tracking_url": tracking_url(sr, raw)})
 
 
-def service_request_requester_reply(*, service_request: ServiceRequest, body: str, uploads=(), meta=None) -> Message:
+def service_request_requester_reply(
+    *, service_request: ServiceRequest, body: str, uploads: Sequence[UploadedFile] = (), meta: RequestMeta | None = None
+) -> Message:
     """Add the requester's public reply (with attachments). A request waiting on them goes back to review.
 
     After verification and before approval, what the requester sends changes what is being reviewed:
@@ -192,11 +202,11 @@ def service_request_requester_reply(*, service_request: ServiceRequest, body: st
     return message
 
 
-def _closed_message():
+def _closed_message() -> StrOrPromise:
     return _("This request is closed; it can no longer be changed.")
 
 
-def service_request_cancel(*, service_request: ServiceRequest, meta=None) -> ServiceRequest:
+def service_request_cancel(*, service_request: ServiceRequest, meta: RequestMeta | None = None) -> ServiceRequest:
     """The requester withdraws an open request (``cancelled``); the objections to a disputed one are closed
     and their authors told."""
     actor = _requester(service_request, meta)
@@ -220,6 +230,6 @@ def evidence_open(*, evidence: Evidence, actor: Actor) -> Evidence:
     return evidence
 
 
-def service_request_check_domain(*, service_request: ServiceRequest, meta=None):
+def service_request_check_domain(*, service_request: ServiceRequest, meta: RequestMeta | None = None) -> Lookup:
     """The requester's "check now" on the tracking page: look the DNS proof up at once (audited)."""
     return domain_proof_look_up(service_request=service_request, actor=_requester(service_request, meta))
