@@ -62,7 +62,7 @@ def test_anonymous_is_sent_to_the_admin_login(client, a):
     assert url == f"/admin/tickets/servicerequest/{sr.pk}/evidence/{evidence.pk}/"
     response = client.get(url)
     assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/")
+    assert response["Location"] == f"/admin/login/?next={url}"
     assert b"12AB34567" not in body_of(response)
     assert not views_recorded().exists()
 
@@ -73,7 +73,7 @@ def test_a_signed_in_user_who_is_not_staff_gets_no_file(client, a):
     TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
     response = staff_client(client, user).get(evidence_url(sr, evidence))
     assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/")
+    assert response["Location"] == f"/admin/login/?next={evidence_url(sr, evidence)}"
     assert b"12AB34567" not in body_of(response)
     assert not views_recorded().exists()
 
