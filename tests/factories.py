@@ -5,6 +5,7 @@ from django.contrib.auth.models import Group
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Membership, Tenant, User
+from tickets import tokens
 from tickets.models import ServiceRequest
 from tickets.selectors import AGENTS_GROUP, SUPERVISORS_GROUP
 
@@ -98,3 +99,33 @@ class ServiceRequestFactory(factory.django.DjangoModelFactory):
     elevate_email = factory.LazyAttribute(lambda o: f"luc@{o.company_domain}")
     elevate_name = "Luc Bernard"
     reason = "Our admin left."
+
+
+def tracked_request(sr=None, **kwargs) -> tuple[ServiceRequest, str]:
+    """A request and the raw token of its private tracking link, as emailed to the requester.
+
+    Makes the request with ``ServiceRequestFactory(**kwargs)``, or gives ``sr`` a new link (its old one
+    stops working). Only the token's SHA-256 digest is stored, as the portal does.
+    """
+    return _with_link_token("tracking_token_hash", sr, kwargs)
+
+
+def confirmable_request(sr=None, **kwargs) -> tuple[ServiceRequest, str]:
+    """A request and the raw token of its emailed confirmation link (same rules as ``tracked_request``)."""
+    return _with_link_token("confirmation_token_hash", sr, kwargs)
+
+
+def _with_link_token(field, sr, kwargs):
+    raw, digest = tokens.new_token()
+    if sr is None:
+        return ServiceRequestFactory(**kwargs, **{field: digest}), raw
+    if kwargs:
+        raise TypeError(f"give either a request or factory arguments, not both: {sorted(kwargs)}")
+    ServiceRequest.objects.filter(pk=sr.pk).update(**{field: digest})
+    setattr(sr, field, digest)
+    return sr, raw
+
+
+def tracking_path(sr, raw) -> str:
+    """The path of the private tracking link (what the requester's email points to, less the site)."""
+    return f"/requests/{sr.reference}/?token={raw}"

@@ -13,7 +13,7 @@ from portal.clock import travel
 from tests import factories
 from tests.conftest import actor, emails_to, staff_client
 from tests.helpers import pdf
-from tickets import services, tokens
+from tickets import services
 from tickets.models import CheckKind, CheckOutcome, Elevation, RequestLink, ServiceRequest, Status
 from tickets.selectors import latest_checks
 from tickets.workflow import DomainError
@@ -78,9 +78,8 @@ def test_an_approval_with_a_tampered_email_is_refused(db, agent, supervisor):
 
 
 def _tracked(sr):
-    raw, digest = tokens.new_token()
-    ServiceRequest.objects.filter(pk=sr.pk).update(tracking_token_hash=digest)
-    return f"/requests/{sr.reference}/?token={raw}", raw
+    sr, raw = factories.tracked_request(sr)
+    return factories.tracking_path(sr, raw), raw
 
 
 @pytest.mark.parametrize("status", [Status.VERIFIED, Status.ELEVATION_PROPOSED])

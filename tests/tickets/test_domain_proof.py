@@ -33,16 +33,9 @@ WITH_DNS = (CheckKind.EMAIL_CONFIRMED, CheckKind.FORMER_ADMIN_GONE, CheckKind.CA
 def filed(status=S.IN_REVIEW, tenant=None, matched=True, **kwargs):
     """A confirmed request with its DNS value (made at filing) and the requester's private tracking path."""
     tenant = tenant or factories.TenantFactory()
-    raw, digest = tokens.new_token()
     kwargs.setdefault("dns_challenge", tokens.new_dns_challenge())
-    sr = factories.ServiceRequestFactory(
-        tenant_on_record=tenant,
-        tenant=tenant if matched else None,
-        status=status,
-        tracking_token_hash=digest,
-        **kwargs,
-    )
-    return sr, f"/requests/{sr.reference}/?token={raw}"
+    sr, raw = factories.tracked_request(tenant_on_record=tenant, tenant=tenant if matched else None, status=status, **kwargs)
+    return sr, factories.tracking_path(sr, raw)
 
 
 def publish(dns_server, sr, *values):

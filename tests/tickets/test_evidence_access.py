@@ -13,7 +13,7 @@ from audit.models import AuditEvent
 from tests import factories
 from tests.conftest import staff_client
 from tests.helpers import PDF_BYTES
-from tickets import services, tokens
+from tickets import services
 
 pytestmark = pytest.mark.django_db
 
@@ -23,12 +23,11 @@ SECRET_B = PDF_BYTES + b"% board minutes of another company, strictly confidenti
 
 def request_with_evidence(name, content, message, **kwargs):
     """A confirmed request whose requester replied with one file; returns it, its evidence and tracking path."""
-    raw, digest = tokens.new_token()
-    sr = factories.ServiceRequestFactory(status="new", tracking_token_hash=digest, **kwargs)
+    sr, raw = factories.tracked_request(status="new", **kwargs)
     services.service_request_requester_reply(
         service_request=sr, body=message, uploads=[SimpleUploadedFile(name, content, content_type="application/pdf")]
     )
-    return sr, sr.evidence.get(), f"/requests/{sr.reference}/?token={raw}"
+    return sr, sr.evidence.get(), factories.tracking_path(sr, raw)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from portal.celery import app as celery_app
 from portal.clock import now, travel
 from tests import factories
 from tests.conftest import actor, emails_to
-from tickets import services, tasks, tokens
+from tickets import services, tasks
 from tickets.models import Status
 from tickets.workflow import DomainError
 
@@ -29,8 +29,7 @@ def run(task):
 
 
 def confirmed_request(**kwargs):
-    raw, digest = tokens.new_token()
-    sr = factories.ServiceRequestFactory(confirmation_token_hash=digest, **kwargs)
+    sr, raw = factories.confirmable_request(**kwargs)
     services.service_request_confirm_email(reference=sr.reference, token=raw)
     sr.refresh_from_db()
     return sr
@@ -81,8 +80,7 @@ def test_a_request_unconfirmed_for_a_day_expires_and_the_requester_is_told(db, d
 
 
 def test_an_expired_request_can_no_longer_be_confirmed(db):
-    raw, digest = tokens.new_token()
-    sr = factories.ServiceRequestFactory(confirmation_token_hash=digest)
+    sr, raw = factories.confirmable_request()
     with travel(timedelta(hours=25)):
         run(tasks.service_requests_expire_unconfirmed)
         with pytest.raises(DomainError, match="not valid"):

@@ -23,8 +23,7 @@ ADMIN_URL = "/admin/tickets/servicerequest/{}/change/"
 
 
 def confirm(sr):
-    raw, digest = tokens.new_token()
-    ServiceRequest.objects.filter(pk=sr.pk).update(confirmation_token_hash=digest)
+    sr, raw = factories.confirmable_request(sr)
     services.service_request_confirm_email(reference=sr.reference, token=raw)
     sr.refresh_from_db()
     return sr

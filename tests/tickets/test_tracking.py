@@ -11,7 +11,7 @@ from portal.clock import travel
 from tests import factories
 from tests.conftest import actor, emails_to, link_in
 from tests.helpers import captcha_answer, pdf, submit
-from tickets import services, tokens
+from tickets import services
 from tickets.models import Message, ServiceRequest
 
 pytestmark = pytest.mark.django_db
@@ -33,9 +33,8 @@ def page_body(response) -> str:
 
 def tracked(status="new", **kwargs):
     """A confirmed request and its private tracking path (as emailed to the requester)."""
-    raw, digest = tokens.new_token()
-    sr = factories.ServiceRequestFactory(status=status, tracking_token_hash=digest, **kwargs)
-    return sr, f"/requests/{sr.reference}/?token={raw}"
+    sr, raw = factories.tracked_request(status=status, **kwargs)
+    return sr, factories.tracking_path(sr, raw)
 
 
 def file_and_get_confirm_link(client, deliver) -> tuple[ServiceRequest, str]:

@@ -12,7 +12,7 @@ from notifications.models import OutboxMessage
 from portal.clock import now
 from tests import factories
 from tests.conftest import actor, emails_to, staff_client
-from tickets import services, tokens
+from tickets import services
 from tickets.models import CheckKind, CheckOutcome, Elevation, Message, Status, VerificationCheck
 from tickets.workflow import (
     AGENT,
@@ -160,10 +160,9 @@ def test_agent_posting_approve_gets_an_error_on_the_page(agent_client, agent):
 
 
 def test_requester_cannot_cancel_a_rejected_request(client, db):
-    raw, digest = tokens.new_token()
-    sr = _request_in(S.IN_REVIEW, tracking_token_hash=digest)
+    sr, raw = factories.tracked_request(_request_in(S.IN_REVIEW))
     services.service_request_reject(service_request=sr, actor=actor(factories.agent()), reason="Not your domain.")
-    url = f"/requests/{sr.reference}/?token={raw}"
+    url = factories.tracking_path(sr, raw)
     page = client.get(url).content.decode()
     assert 'value="cancel"' not in page, "no cancel button on a rejected request"
     before = _counts()
@@ -282,8 +281,7 @@ def test_entering_the_queue_tells_the_requester_and_every_agent(db):
     supervisor = factories.supervisor()
     factories.agent(is_active=False)
     factories.UserFactory(is_staff=True)  # staff, but not support
-    raw, digest = tokens.new_token()
-    sr = factories.ServiceRequestFactory(confirmation_token_hash=digest)
+    sr, raw = factories.confirmable_request()
 
     services.service_request_confirm_email(reference=sr.reference, token=raw)
 
@@ -363,9 +361,8 @@ OTHER_CHECKS = [CheckKind.IDENTITY_EVIDENCE, CheckKind.CALLBACK_ON_RECORD, Check
 
 def confirmed_request(**kwargs):
     """A request whose requester used the emailed link (so the email check passed by itself)."""
-    raw, digest = tokens.new_token()
     tenant = factories.TenantFactory()
-    sr = factories.ServiceRequestFactory(tenant_on_record=tenant, confirmation_token_hash=digest, **kwargs)
+    sr, raw = factories.confirmable_request(tenant_on_record=tenant, **kwargs)
     services.service_request_confirm_email(reference=sr.reference, token=raw)
     sr.refresh_from_db()
     return sr, tenant
