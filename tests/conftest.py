@@ -1,9 +1,13 @@
 import re
+import time
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.cache import cache
+from django.test import RequestFactory
 from django_otp import DEVICE_ID_SESSION_KEY
+from django_ratelimit.core import get_usage
 
 from audit.services import Actor
 from notifications.models import OutboxMessage
@@ -19,6 +23,30 @@ def _clean_cache_and_files(settings, tmp_path):
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def fresh_rate_window():
+    """``fresh_rate_window(rate, value)``: from now on the real clock runs from the first second of a new
+    django-ratelimit window for ``value`` (the address, lower-cased user ID or user pk the limit is keyed on).
+
+    django-ratelimit counts in fixed windows of real time, whose edges depend on the value and the period: a
+    test that expects the (limit + 1)th request refused must not straddle two. ``portal.clock.travel`` cannot
+    help, it moves only the business clock; time-machine moves the clock django-ratelimit reads.
+    """
+    travellers = []
+
+    def start(rate, value="127.0.0.1"):
+        request = RequestFactory().post("/")
+        usage = get_usage(request, group="tests", key=lambda group, request: value, rate=rate, method="POST", increment=False)
+        # One second past the end of the current window; the clock then runs on (tick), as requests take time.
+        traveller = time_machine.travel(time.time() + usage["time_left"] + 1, tick=True)
+        traveller.start()
+        travellers.append(traveller)
+
+    yield start
+    for traveller in reversed(travellers):
+        traveller.stop()
 
 
 @pytest.fixture

@@ -313,8 +313,9 @@ def test_a_refused_new_password_does_not_use_up_the_code(client, admin):
     assert _password_still(admin, NEW_PASSWORD)
 
 
-def test_guessing_the_current_password_is_rate_limited(client, db):
+def test_guessing_the_current_password_is_rate_limited(client, db, fresh_rate_window):
     user = member()
+    fresh_rate_window("10/10m", str(user.pk))  # security.change, per user
     sign_in(client, user)
     for _ in range(10):
         _change_password(client, NEW_PASSWORD, current="a wrong guess again")

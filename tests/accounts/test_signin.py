@@ -2,11 +2,12 @@
 
 import base64
 import re
-import time
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.test import Client
+from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -261,25 +262,31 @@ def test_a_backup_code_works_once_and_only_once(client, db):
     assert list(StaticToken.objects.filter(device__user=user)) == []
 
 
-def test_repeated_wrong_codes_are_throttled_even_before_a_right_one(client, db):
+def test_repeated_wrong_codes_are_throttled_even_before_a_right_one(client, db, settings):
     user = tenant_admin()
     device = with_authenticator(user)
-    password_step(client, user)
-    for _ in range(3):
-        response = client.post("/login/verify/", {"token": wrong_code(device)})
-        assert WRONG_CODE in text(response)
-    device.refresh_from_db()
-    assert device.throttling_failure_count >= 1
-    response = client.post("/login/verify/", {"token": code_from(device)})
-    assert response.status_code == 200 and WRONG_CODE in text(response), "a right code is refused while throttled"
-    assert not signed_in(client)
-    device.refresh_from_db()
-    assert device.last_t == -1, "the right code was not accepted"
+    # django-otp's back-off reads the real clock (portal.clock.travel does not move it): stop it, then move it by hand.
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        password_step(client, user)
+        for _ in range(3):
+            response = client.post("/login/verify/", {"token": wrong_code(device)})
+            assert WRONG_CODE in text(response)
+        device.refresh_from_db()
+        back_off = timedelta(seconds=settings.OTP_TOTP_THROTTLE_FACTOR * 2 ** (device.throttling_failure_count - 1))
+        ends = device.throttling_failure_timestamp + back_off
 
-    time.sleep(2 ** (device.throttling_failure_count - 1) + 0.1)  # django-otp's back-off: 1 s, 2 s, 4 s ...
-    response = client.post("/login/verify/", {"token": code_from(device)})
-    assert response.status_code == 302
-    assert signed_in(client)
+        for moment in (ends - back_off, ends - timedelta(milliseconds=1)):
+            clock.move_to(moment)
+            response = client.post("/login/verify/", {"token": code_from(device)})
+            assert response.status_code == 200 and WRONG_CODE in text(response), f"a right code is refused while throttled ({moment})"
+            assert not signed_in(client)
+        device.refresh_from_db()
+        assert device.last_t == -1, "the right code was not accepted"
+
+        clock.move_to(ends)
+        response = client.post("/login/verify/", {"token": code_from(device)})
+        assert response.status_code == 302
+        assert signed_in(client)
 
 
 def test_the_code_step_expires_after_ten_minutes(client, db):

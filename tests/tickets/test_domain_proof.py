@@ -452,7 +452,8 @@ def test_check_now_on_a_closed_request_changes_nothing(client, dns_server):
     assert dns_server.asked == [] and dns_checks(sr) == []
 
 
-def test_check_now_is_rate_limited_per_address(client, dns_server):
+def test_check_now_is_rate_limited_per_address(client, dns_server, fresh_rate_window):
+    fresh_rate_window("20/h")  # tickets.dns, per address
     sr, link = filed()
     data = {"token": link.split("token=")[1], "action": "dns_look_up"}
     assert [client.post(link, data).status_code for _ in range(20)] == [302] * 20

@@ -178,8 +178,9 @@ def test_a_captcha_answer_cannot_be_used_twice(client, db):
 # --- rate limit -------------------------------------------------------------------------------
 
 
-def test_the_sixth_filing_in_an_hour_from_one_address_is_refused(client, db):
+def test_the_sixth_filing_in_an_hour_from_one_address_is_refused(client, db, fresh_rate_window):
     assert settings.SERVICE_REQUEST_RATE == "5/h"
+    fresh_rate_window("5/h", "10.0.0.1")
     for i in range(5):
         response = post_form(client, remote_addr="10.0.0.1", requester_name=f"Claire {i}")
         assert response.status_code == 302, f"filing {i + 1} should pass"
@@ -195,7 +196,8 @@ def test_the_sixth_filing_in_an_hour_from_one_address_is_refused(client, db):
     assert ServiceRequest.objects.get(requester_name="Someone else").submitted_ip == "10.0.0.2"
 
 
-def test_refused_forms_do_not_use_up_the_limit(client, db):
+def test_refused_forms_do_not_use_up_the_limit(client, db, fresh_rate_window):
+    fresh_rate_window(settings.SERVICE_REQUEST_RATE, "10.0.0.3")  # else a new window could hide a refusal that counted
     for _ in range(6):
         assert post_form(client, remote_addr="10.0.0.3", requester_email="c@gmail.com").status_code == 200
     assert post_form(client, remote_addr="10.0.0.3").status_code == 302
