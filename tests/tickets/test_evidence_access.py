@@ -6,12 +6,14 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEvent
 from tests import factories
 from tests.conftest import staff_client
+from tests.factories import PASSWORD
 from tests.helpers import PDF_BYTES
 from tickets import services
 
@@ -87,13 +89,43 @@ def test_staff_without_the_permission_get_403(client, a):
     assert not views_recorded().exists()
 
 
-def test_an_agent_without_a_verified_otp_token_gets_no_file(client, agent, a):
+# An agent has every permission these pages need; a password alone still opens none of them.
+PAGES = {
+    "queue": lambda sr, evidence: "/admin/tickets/servicerequest/",
+    "request page": lambda sr, evidence: f"/admin/tickets/servicerequest/{sr.pk}/change/",
+    "evidence": lambda sr, evidence: evidence_url(sr, evidence),
+}
+
+
+def password_only(client, agent, how):
+    if how == "code not typed yet":
+        response = client.post("/login/", {"email": agent.email, "password": PASSWORD})
+        assert response.status_code == 302 and response["Location"] == "/login/verify/"
+    else:  # a session without the verified device, e.g. one opened before the agent was made staff
+        client.force_login(agent)
+    return client
+
+
+@pytest.mark.parametrize("how", ["code not typed yet", "session without the second factor"])
+@pytest.mark.parametrize("page", PAGES)
+def test_an_agent_without_a_verified_second_factor_is_sent_to_sign_in(client, agent, a, page, how):
     sr, evidence, _ = a
-    client.force_login(agent)  # password only, no second factor
-    response = client.get(evidence_url(sr, evidence))
-    assert response.status_code == 302
-    assert b"12AB34567" not in body_of(response)
+    path = PAGES[page](sr, evidence)
+    browser = password_only(client, agent, how)
+
+    response = browser.get(path)
+    assert response.status_code == 302 and response["Location"] == f"/admin/login/?next={path}"
+    assert b"12AB34567" not in body_of(response) and sr.reference.encode() not in body_of(response)
     assert not views_recorded().exists()
+
+    # The admin's login hands over to the portal's sign-in, signed out first so that it does not send him back.
+    onwards = browser.get(response["Location"])
+    assert onwards.status_code == 302 and onwards["Location"] == f"/login/?next={path}"
+    assert "_auth_user_id" not in browser.session
+    assert browser.get(onwards["Location"]).status_code == 200
+    assert not views_recorded().exists()
+
+    assert staff_client(Client(), agent).get(path).status_code == 200, "with the second factor verified, he gets in"
 
 
 def test_an_agent_opens_the_file_and_it_is_audited(agent_client, agent, a):
