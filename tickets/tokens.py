@@ -1,27 +1,17 @@
-"""Secrets in requester links: random, stored as a SHA-256 digest, compared in constant time."""
+"""Random values for service requests: references people read out, and DNS proof challenges.
 
-import hashlib
-import hmac
+The link-token primitives live in ``portal.tokens`` (accounts uses them too); they are re-exported
+here so that tickets code keeps saying ``tokens.new_token()``.
+"""
+
 import secrets
+
+from portal.tokens import digest, matches, new_token
+
+__all__ = ["digest", "matches", "new_dns_challenge", "new_reference", "new_token"]
 
 # Unambiguous letters and digits (no 0/O, 1/I/L, U) for references people read over the phone.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-
-def new_token() -> tuple[str, str]:
-    """A fresh (raw, digest) pair. Only the digest is stored."""
-    raw = secrets.token_urlsafe(32)
-    return raw, digest(raw)
-
-
-def digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def matches(raw: str | None, stored_digest: str) -> bool:
-    if not raw or not stored_digest:
-        return False
-    return hmac.compare_digest(digest(raw), stored_digest)
 
 
 def new_reference() -> str:

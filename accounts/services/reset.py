@@ -27,9 +27,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from audit.services import Actor, audit_event_record
 from notifications.models import OutboxMessage
 from notifications.services import outbox_enqueue
+from portal import tokens
 from portal.clock import now
 from portal.errors import DomainError
-from tickets import tokens
 
 from .. import policy, selectors
 from ..models import AccountFreezeLink, Membership, PasswordResetSession, Tenant, User
