@@ -1,20 +1,7 @@
-from captcha.fields import CaptchaField, CaptchaTextInput
 from django import forms
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-
-class AudioCaptchaInput(CaptchaTextInput):
-    """The CAPTCHA image with an audio alternative (read aloud from shipped clips, works offline)."""
-
-    template_name = "accounts/captcha_widget.html"
-
-    def audio_url(self):
-        return reverse("reset:captcha_audio", kwargs={"key": self._key})
-
-
-def audio_captcha_field(label):
-    return CaptchaField(label=label, widget=AudioCaptchaInput(attrs={"autocomplete": "off", "class": "form-control"}))
+from portal.captcha.fields import audio_captcha_field
 
 
 class AccountTypeForm(forms.Form):

@@ -7,7 +7,6 @@ app_name = "reset"
 urlpatterns = [
     path("", reset.start, name="start"),
     path("work/", reset.user_id, name="user_id"),
-    path("captcha/<str:key>.wav", reset.captcha_audio, name="captcha_audio"),
     path("verify/", reset.verify, name="verify"),
     path("new-password/", reset.new_password, name="new_password"),
     path("not-me/", reset.freeze, name="freeze"),

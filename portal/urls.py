@@ -15,6 +15,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("requests/", include("tickets.urls")),
     path("console/", include("accounts.console_urls")),
+    # The audio CAPTCHA of every public form; under /password-reset/, where it was first served.
+    path("password-reset/captcha/", include("portal.captcha.urls")),
     path("password-reset/", include("accounts.reset_urls")),
     path("", include("accounts.urls")),
     path("", views.home, name="home"),

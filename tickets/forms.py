@@ -10,8 +10,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from accounts.reset_forms import audio_captcha_field
 from accounts.selectors import domain_covers, email_domain
+from portal.captcha.fields import audio_captcha_field
 
 from .evidence import evidence_check_many
 from .freemail import is_free_mail

@@ -1,17 +1,12 @@
 """Self-service password reset pages (/password-reset/), step by step as the seed page describes."""
 
-from captcha.models import CaptchaStore
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
-from django.utils.translation import get_language
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
 
 from audit.services import RequestMeta
 
-from ..captcha_audio import captcha_wav
 from ..reset_forms import AccountTypeForm, CodeForm, NewPasswordForm, UserIdForm
 from ..services import reset as reset_services
 
@@ -53,16 +48,6 @@ def user_id(request):
             request.session[TOKEN] = raw
             return redirect("reset:verify")
     return render(request, "accounts/reset/user_id.html", {"form": form})
-
-
-def captcha_audio(request, key):
-    """The CAPTCHA read aloud, in the page's language (WAV built from shipped clips)."""
-    store = CaptchaStore.objects.filter(hashkey=key, expiration__gt=timezone.now()).first()
-    if store is None:
-        raise Http404
-    response = HttpResponse(captcha_wav(store.challenge, get_language() or "en"), content_type="audio/wav")
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 @require_http_methods(["GET", "POST"])

@@ -181,7 +181,7 @@ CAPTCHA_FONT_SIZE = 30
 CAPTCHA_LETTER_ROTATION = (-20, 20)
 CAPTCHA_NOISE_FUNCTIONS = ("captcha.helpers.noise_dots",)  # legible for people, still not plain text
 CAPTCHA_TIMEOUT = 15  # minutes
-CAPTCHA_CHALLENGE_FUNCT = "accounts.captcha_audio.challenge"
+CAPTCHA_CHALLENGE_FUNCT = "portal.captcha.audio.challenge"
 
 OTP_TOTP_ISSUER = "Escalation portal"
 OTP_TOTP_THROTTLE_FACTOR = 1

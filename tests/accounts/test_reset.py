@@ -428,7 +428,7 @@ def test_an_unknown_audio_key_is_404(client, db):
 
 
 def clip_frames(language, text_):
-    from accounts.captcha_audio import CLIPS
+    from portal.captcha.audio import CLIPS
 
     total = 0
     for char in text_.upper():
@@ -460,7 +460,7 @@ def test_the_french_page_reads_the_characters_in_french(db):
 
 
 def test_the_audio_of_one_language_is_made_of_that_language_s_clips():
-    from accounts.captcha_audio import captcha_wav
+    from portal.captcha.audio import captcha_wav
 
     def frames(language):
         return wave.open(io.BytesIO(captcha_wav("AC3X7M", language, seed=7))).getnframes()

@@ -1,7 +1,7 @@
 """CAPTCHA challenges that can be read aloud, and their audio version built from shipped clips.
 
 The clips (one per character, English and French) were recorded once with espeak-ng and are
-stored in ``captcha_audio/<lang>/``, so the audio works offline with no system binary.
+stored in ``clips/<lang>/`` (package data), so the audio works offline with no system binary.
 """
 
 import array
@@ -16,7 +16,7 @@ from pathlib import Path
 from django.conf import settings
 
 CHARS = "ACEFHKLMNRSUXY2345679"  # letters and digits that sound distinct when spoken
-CLIPS = Path(__file__).resolve().parent / "captcha_audio"
+CLIPS = Path(__file__).resolve().parent / "clips"
 RATE = 8000
 
 
