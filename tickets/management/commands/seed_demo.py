@@ -1,4 +1,9 @@
-"""Idempotent demo data: tenants, users and roles, support staff with TOTP, requests in several states."""
+"""Idempotent demo data: tenants, users and roles, support staff with TOTP, requests in several states.
+
+It lives in tickets because it seeds both apps (tickets depends on accounts, never the reverse).
+"""
+
+from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -9,6 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Membership, Tenant, TenantDomain, User
 from audit.services import Actor
+from notifications.models import OutboxMessage
 from portal.clock import now
 from tickets import services
 from tickets.models import CheckKind, CheckOutcome, ServiceRequest
@@ -301,11 +307,11 @@ class Command(BaseCommand):
         return links
 
     def _confirm(self, sr):
-        from tickets import tokens
-
-        raw, digest = tokens.new_token()
-        ServiceRequest.objects.filter(pk=sr.pk).update(confirmation_token_hash=digest)
-        sr, tracking = services.service_request_confirm_email(reference=sr.reference, token=raw)
+        """Click the confirmation link as the requester would, from the email ``service_request_submit``
+        queued (still unsent: the outbox is delivered after this command's transaction commits)."""
+        email = OutboxMessage.objects.get(template="confirm_email", target_type=sr._meta.label_lower, target_id=str(sr.pk))
+        token = parse_qs(urlsplit(email.secrets["confirm_url"]).query)["token"][0]
+        sr, tracking = services.service_request_confirm_email(reference=sr.reference, token=token)
         return f"{settings.SITE_URL}/requests/{sr.reference}/?token={tracking}"
 
     def _print(self, staff, links):
