@@ -4,6 +4,8 @@ from .views import console
 
 app_name = "console"
 
+# The "Service requests" tab (console:service_requests) is tickets' page: see tickets/console_urls.py.
+
 urlpatterns = [
     path("", console.home, name="home"),
     path("<int:tenant_id>/", console.dashboard, name="dashboard"),
@@ -16,6 +18,5 @@ urlpatterns = [
     path("<int:tenant_id>/users/<int:user_id>/reset-password/", console.user_reset_password, name="user_reset_password"),
     path("<int:tenant_id>/users/<int:user_id>/second-factor/", console.user_reenrol, name="user_reenrol"),
     path("<int:tenant_id>/settings/", console.tenant_settings, name="settings"),
-    path("<int:tenant_id>/requests/", console.service_requests, name="service_requests"),
     path("<int:tenant_id>/audit/", console.audit_log, name="audit"),
 ]

@@ -2,7 +2,9 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import console_urls as accounts_console
 from accounts.admin_site import configure_admin_site
+from tickets import console_urls as tickets_console
 
 from . import views
 
@@ -14,7 +16,9 @@ urlpatterns = [
     path("captcha/", include("captcha.urls")),
     path("admin/", admin.site.urls),
     path("requests/", include("tickets.urls")),
-    path("console/", include("accounts.console_urls")),
+    # The tenant console: accounts' pages and tickets' list of the tenant's service requests, in one
+    # namespace. Composed here, so that accounts never imports tickets.
+    path("console/", include((accounts_console.urlpatterns + tickets_console.urlpatterns, accounts_console.app_name))),
     # The audio CAPTCHA of every public form; under /password-reset/, where it was first served.
     path("password-reset/captcha/", include("portal.captcha.urls")),
     path("password-reset/", include("accounts.reset_urls")),

@@ -207,12 +207,6 @@ def tenant_settings(request):
 
 
 @tenant_admin
-def service_requests(request):
-    requests_ = request.tenant.service_requests.order_by("-created_at")
-    return render(request, "accounts/console/service_requests.html", _ctx(request, service_requests=requests_))
-
-
-@tenant_admin
 def audit_log(request):
     # Support's own work on service requests (check notes, numbers called) is not shown here: a
     # requester who is also a tenant admin must not read the agents' notes.
