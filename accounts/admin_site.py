@@ -1,4 +1,3 @@
-from django.contrib import admin
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.urls import reverse
@@ -11,7 +10,17 @@ class SupportAdminSite(OTPAdminSite):
 
     /login/ is the one place with the lockout, the freeze, the rate limits and second-factor
     enrolment; an admin login form of its own would be a second, weaker door.
+
+    Installed as ``admin.site`` by ``portal.apps.SupportAdminConfig`` (its ``default_site``).
     """
+
+    site_header = _("Escalation portal — support")
+    site_title = _("Escalation portal")
+    index_title = _("Support desk")
+
+    def __init__(self, name="admin"):
+        # "admin", not django-otp's "otpadmin": this is the default site, reversed as "admin:...".
+        super().__init__(name)
 
     def login(self, request, extra_context=None):
         if request.user.is_authenticated and not request.user.is_verified():
@@ -19,10 +28,3 @@ class SupportAdminSite(OTPAdminSite):
             logout(request)
         next_url = request.GET.get("next") or reverse("admin:index", current_app=self.name)
         return redirect_to_login(next_url, reverse("accounts:login"))
-
-
-def configure_admin_site():
-    admin.site.__class__ = SupportAdminSite
-    admin.site.site_header = _("Escalation portal — support")
-    admin.site.site_title = _("Escalation portal")
-    admin.site.index_title = _("Support desk")

@@ -3,12 +3,9 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import console_urls as accounts_console
-from accounts.admin_site import configure_admin_site
 from tickets import console_urls as tickets_console
 
 from . import views
-
-configure_admin_site()
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
