@@ -30,6 +30,7 @@ from notifications.services import outbox_enqueue
 from portal import tokens
 from portal.clock import now
 from portal.errors import DomainError
+from portal.transactions import commit_then_raise
 
 from .. import policy, selectors
 from ..models import AccountFreezeLink, Membership, PasswordResetSession, Tenant, User
@@ -190,17 +191,13 @@ def methods_required(user: User | None) -> list[str]:
     return ["email", "totp"] if has_totp or policy.requires_second_factor(user) else ["email"]
 
 
-def reset_verify(*, session: PasswordResetSession, code: str, token: str, meta) -> PasswordResetSession:
-    """Check the emailed code (and authenticator code where needed). Wrong codes count toward the block."""
-    # Raised after the transaction commits: raising inside it would roll back the wrong-code count.
-    result = _reset_verify(session=session, code=code, token=token, meta=meta)
-    if isinstance(result, ResetError):
-        raise result
-    return result
+@commit_then_raise
+def reset_verify(*, session: PasswordResetSession, code: str, token: str, meta) -> PasswordResetSession | ResetError:
+    """Check the emailed code (and authenticator code where needed). Wrong codes count toward the block.
 
-
-@transaction.atomic
-def _reset_verify(*, session: PasswordResetSession, code: str, token: str, meta) -> PasswordResetSession | ResetError:
+    Atomic. Raises ResetError, after the commit, so that the wrong-code count and django-otp's
+    throttling survive the refusal (the refusals below are returned to ``commit_then_raise``).
+    """
     session = PasswordResetSession.objects.select_for_update(of=("self",)).select_related("user").get(pk=session.pk)
     if now() > session.expires_at:
         return ResetError(EXPIRED)

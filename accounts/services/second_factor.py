@@ -7,6 +7,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.services import Actor, audit_event_record
 from portal.errors import DomainError
+from portal.transactions import commit_then_raise
 
 from ..models import User
 
@@ -23,18 +24,20 @@ def totp_enrolment_start(*, user: User) -> TOTPDevice:
     return TOTPDevice.objects.create(user=user, name="authenticator app", confirmed=False)
 
 
-@transaction.atomic
-def totp_enrolment_confirm(*, user: User, device_id: int, token: str, meta) -> list[str]:
+@commit_then_raise
+def totp_enrolment_confirm(*, user: User, device_id: int, token: str, meta) -> list[str] | SecondFactorError:
     """Confirm the new authenticator with a token from it; replace the old one and the backup codes.
 
-    Returns the new backup codes (shown once). Writes ``second_factor.enrolled``.
+    Atomic. Returns the new backup codes (shown once). Writes ``second_factor.enrolled``.
+    Raises SecondFactorError after the commit, so that django-otp's throttling counter, raised by a
+    wrong code, survives the refusal (the refusals below are returned to ``commit_then_raise``).
     """
     device = TOTPDevice.objects.select_for_update().filter(pk=device_id, user=user, confirmed=False).first()
     if device is None:
-        raise SecondFactorError(_("This enrolment has expired; start again."))
+        return SecondFactorError(_("This enrolment has expired; start again."))
     allowed, _extra = device.verify_is_allowed()
     if not allowed or not device.verify_token((token or "").strip()):
-        raise SecondFactorError(_("That code is not right. Check the time on your phone and try the next code."))
+        return SecondFactorError(_("That code is not right. Check the time on your phone and try the next code."))
     TOTPDevice.objects.filter(user=user, confirmed=True).exclude(pk=device.pk).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
