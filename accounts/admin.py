@@ -1,41 +1,23 @@
-from django.contrib import admin
+from functools import partial
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
 
 from audit.services import Actor, RequestMeta
 
 from .models import Membership, Tenant, TenantDomain, User
-from .services.support import tenant_changed_by_support, user_changed_by_support, user_password_set_by_support
-
-TENANT_FIELDS = (
-    "legal_name",
-    "partner_id",
-    "primary_domain",
-    "country",
-    "postal_address",
-    "phone_on_record",
-    "self_service_reset_enabled",
-    "self_service_reset_scope",
-)
-USER_ACCESS_FIELDS = ("is_active", "is_staff", "is_superuser")
+from .services.support import tenant_save_by_support, user_password_set_by_support, user_save_by_support
 
 
 def _actor(request):
     return Actor(kind="staff", user=request.user, meta=RequestMeta.from_request(request))
-
-
-def _tenant_state(tenant):
-    if tenant.pk is None:
-        return {}
-    state = {f: str(getattr(tenant, f)) for f in TENANT_FIELDS}
-    state["other_domains"] = sorted(tenant.other_domains.values_list("domain", flat=True))
-    return state
-
-
-def _user_state(user):
-    if user.pk is None:
-        return {}
-    return {**{f: getattr(user, f) for f in USER_ACCESS_FIELDS}, "groups": sorted(user.groups.values_list("name", flat=True))}
 
 
 class MembershipInline(admin.TabularInline):
@@ -63,40 +45,34 @@ class TenantDomainInline(admin.TabularInline):
     extra = 0
 
 
-class AuditedByServiceAdmin(admin.ModelAdmin):
-    """Snapshot ``audit_state`` before a save and hand before/after to ``audit_service``.
+class SavedByServiceAdmin(admin.ModelAdmin):
+    """Saves go through ``save_service`` (accounts.services.support), which saves the object, lets
+    the admin save its inlines and many-to-many fields, and writes the audit event: one transaction.
 
-    The admin wraps each save in a transaction, so the audit event lands in the same one.
+    Django calls ``save_model`` and then ``save_related``; the service is called from the second,
+    where the inline formsets are at hand, and is given the admin's own ``save_related`` to call.
     """
 
-    audit_state = None  # callable(obj) -> dict
-    audit_service = None  # callable(actor=, obj=, before=, after=)
+    save_service = None  # the service, called as save_service(actor=, <model name>=obj, save_related=)
 
     def save_model(self, request, obj, form, change):
-        request._audit_before = self.audit_state(self.model.objects.get(pk=obj.pk)) if obj.pk else {}
-        super().save_model(request, obj, form, change)
+        pass  # saved in save_related, by the service, together with what relates to it
 
     def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        self.audit_service(
+        self.save_service(
             actor=_actor(request),
-            obj=form.instance,
-            before=getattr(request, "_audit_before", {}),
-            after=self.audit_state(form.instance),
+            **{self.opts.model_name: form.instance},
+            save_related=partial(super().save_related, request, form, formsets, change),
         )
 
 
 @admin.register(Tenant)
-class TenantAdmin(AuditedByServiceAdmin):
+class TenantAdmin(SavedByServiceAdmin):
     list_display = ("legal_name", "partner_id", "primary_domain", "country", "phone_on_record", "self_service_reset_enabled")
     list_filter = ("country", "self_service_reset_enabled")
     search_fields = ("legal_name", "partner_id", "primary_domain", "other_domains__domain")
     inlines = [TenantDomainInline, MembershipInline]
-    audit_state = staticmethod(_tenant_state)
-
-    @staticmethod
-    def audit_service(*, actor, obj, before, after):
-        tenant_changed_by_support(actor=actor, tenant=obj, before=before, after=after)
+    save_service = staticmethod(tenant_save_by_support)
 
     fieldsets = (
         (None, {"fields": ("legal_name", "partner_id", "country", "postal_address")}),
@@ -107,7 +83,7 @@ class TenantAdmin(AuditedByServiceAdmin):
 
 
 @admin.register(User)
-class UserAdmin(AuditedByServiceAdmin, DjangoUserAdmin):
+class UserAdmin(SavedByServiceAdmin, DjangoUserAdmin):
     ordering = ("email",)
     list_display = ("email", "full_name", "is_active", "is_staff", "preferred_language")
     list_filter = ("is_active", "is_staff", "groups")
@@ -121,15 +97,37 @@ class UserAdmin(AuditedByServiceAdmin, DjangoUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "full_name", "password1", "password2")}),)
     readonly_fields = ("last_login", "date_joined")
+    save_service = staticmethod(user_save_by_support)
 
+    @method_decorator(sensitive_post_parameters())
     def user_change_password(self, request, id, form_url=""):
-        response = super().user_change_password(request, id, form_url)
-        if request.method == "POST" and response.status_code == 302:
-            user_password_set_by_support(actor=_actor(request), user=User.objects.get(pk=id))
-        return response
+        """Django's "change password" page, except that a submission Django would save is saved by
+        ``user_password_set_by_support`` (password, audit event, sessions ended, email: one transaction).
+        The page itself, form errors, refusals and permission checks are Django's."""
+        form = self._password_form_to_save(request, id)
+        if form is None:
+            return super().user_change_password(request, id, form_url)
+        usable = form.cleaned_data["set_usable_password"]
+        user = user_password_set_by_support(
+            actor=_actor(request), user=form.user, password=form.cleaned_data["password1"] if usable else None
+        )
+        self.log_change(request, user, self.construct_change_message(request, form, None))
+        messages.success(
+            request, gettext("Password changed successfully.") if usable else gettext("Password-based authentication was disabled.")
+        )
+        # No update_session_auth_hash: the service ends every session of the user, this one too
+        # when support changed their own password.
+        return HttpResponseRedirect(reverse(f"{self.admin_site.name}:accounts_user_change", args=[user.pk]))
 
-    audit_state = staticmethod(_user_state)
-
-    @staticmethod
-    def audit_service(*, actor, obj, before, after):
-        user_changed_by_support(actor=actor, user=obj, before=before, after=after)
+    def _password_form_to_save(self, request, id):
+        """The bound, valid password form of a POST that Django's view would save; None otherwise."""
+        if request.method != "POST":
+            return None
+        user = self.get_object(request, unquote(id))
+        if user is None or not self.has_change_permission(request, user):
+            return None
+        form = self.change_password_form(user, request.POST)
+        # As in Django: turning password sign-in off needs the "unset-password" button itself.
+        if not form.is_valid() or not (form.cleaned_data["set_usable_password"] or "unset-password" in request.POST):
+            return None
+        return form
