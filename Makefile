@@ -26,16 +26,22 @@ install-test: $(VENV)/.installed-test
 var:
 	mkdir -p var/mail var/private var/cache var/static var/celery/queue var/celery/processed
 
+# The demo and the developer commands name the local (DEBUG) settings: portal.wsgi, portal.celery and
+# manage.py never fall back to them (see CONTRIBUTING.md). `make test` uses pytest's settings instead.
+run messages: export DJANGO_SETTINGS_MODULE := portal.settings.local
+
 messages: $(VENV)/.installed
 	@command -v msgfmt >/dev/null || { apt-get update -qq && apt-get install -y -qq gettext >/dev/null; }
 	$(PY) manage.py compilemessages --ignore=.venv --ignore=var -v 0
 
+# honcho -e /dev/null: honcho would read .env too and let it override the environment; each process
+# reads it once itself (portal/environment.py), where the environment wins.
 run: install var messages
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py seed_demo
-	$(VENV)/bin/honcho -f Procfile start -p $(PORT)
+	$(VENV)/bin/honcho -f Procfile -e /dev/null start -p $(PORT)
 
-# PostgreSQL and Redis on 127.0.0.1, started if they are down (see DEVELOPERS.md).
+# PostgreSQL and Redis on 127.0.0.1, started if they are down (see CONTRIBUTING.md).
 services:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || { pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start && sleep 2; }
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no && sleep 1; }

@@ -1,9 +1,12 @@
+"""WSGI entry point (``portal.wsgi:application``).
+
+``.env`` has already been read (``portal/__init__.py``). Without DJANGO_SETTINGS_MODULE a server runs
+the production settings, which refuse to start without SECRET_KEY: never the demo's DEBUG settings.
+"""
+
 import os
 
 from django.core.wsgi import get_wsgi_application
 
-from portal.environment import load_dotenv
-
-load_dotenv()
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.local")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.production")
 application = get_wsgi_application()

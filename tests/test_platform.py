@@ -32,7 +32,8 @@ def test_healthz_names_the_broker_when_it_is_down(client, db):
 
 def _run_settings(module, env_extra):
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DJANGO_SETTINGS_MODULE")}
-    env.update({"DJANGO_SETTINGS_MODULE": module, "VAR_DIR": str(ROOT / "var"), **env_extra})
+    # PORTAL_ENV_FILE: a developer's own .env (with a SECRET_KEY, say) must not decide these tests.
+    env.update({"DJANGO_SETTINGS_MODULE": module, "VAR_DIR": str(ROOT / "var"), "PORTAL_ENV_FILE": os.devnull, **env_extra})
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
@@ -58,14 +59,99 @@ def test_production_refuses_to_fall_back_to_the_demo_broker_or_mail_files(missin
     assert missing in result.stderr
 
 
-def test_the_dotenv_file_can_choose_the_settings_module(tmp_path):
-    code = "import os, portal; print(os.environ['DJANGO_SETTINGS_MODULE'])"
+# Entry points started with no DJANGO_SETTINGS_MODULE: what a server, a worker or beat, or an operator's
+# manage.py command runs. Only PATH is kept from this process, so nothing of the test's settings leaks in.
+ENTRY_POINTS = {
+    "portal.wsgi": "import portal.wsgi",
+    "portal.asgi": "import portal.asgi",
+    "portal.celery": "from portal.celery import app; app.loader.import_default_modules()",
+}
+SHOW_SETTINGS = "from django.conf import settings; print('SETTINGS', settings.SETTINGS_MODULE, 'DEBUG', settings.DEBUG)"
+
+
+def _run_bare(code, env_file, **env_extra):
+    env = {"PATH": os.environ["PATH"], "PORTAL_ENV_FILE": str(env_file), "VAR_DIR": str(ROOT / "var"), **env_extra}
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("entry_point", sorted(ENTRY_POINTS))
+def test_without_a_settings_module_the_entry_points_refuse_to_start_without_a_secret(entry_point, tmp_path):
+    result = _run_bare(ENTRY_POINTS[entry_point] + "; " + SHOW_SETTINGS, os.devnull, DEBUG="true")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+    assert "SETTINGS" not in result.stdout
+
+
+PRODUCTION_ENV = {
+    "SECRET_KEY": "x" * 60,
+    "DATABASE_URL": "postgres://x@127.0.0.1/x",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "EMAIL_URL": "smtp://127.0.0.1:25",
+}
+
+
+@pytest.mark.parametrize("entry_point", sorted(ENTRY_POINTS))
+def test_without_a_settings_module_the_entry_points_run_production_never_debug(entry_point):
+    # DEBUG=true in the environment must not turn it on either: only the local settings read it.
+    result = _run_bare(ENTRY_POINTS[entry_point] + "; " + SHOW_SETTINGS, os.devnull, DEBUG="true", **PRODUCTION_ENV)
+    assert "SETTINGS portal.settings.production DEBUG False" in result.stdout, result.stderr
+
+
+def test_without_a_settings_module_manage_py_runs_production_never_debug():
+    env = {"PATH": os.environ["PATH"], "PORTAL_ENV_FILE": os.devnull, "VAR_DIR": str(ROOT / "var"), "DEBUG": "true"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", SHOW_SETTINGS], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", SHOW_SETTINGS],
+        cwd=ROOT,
+        env={**env, **PRODUCTION_ENV},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "SETTINGS portal.settings.production DEBUG False" in result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("command", [["-c", "import portal.wsgi; " + SHOW_SETTINGS], ["manage.py", "shell", "-c", SHOW_SETTINGS]])
+def test_the_dotenv_file_can_choose_the_settings_module(tmp_path, command):
+    # Not the default (production): the file, not the fall-back, must be what chose it.
     env_file = tmp_path / ".env"
-    env_file.write_text("DJANGO_SETTINGS_MODULE=portal.settings.production\n")
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    env["PORTAL_ENV_FILE"] = str(env_file)
+    env_file.write_text("DJANGO_SETTINGS_MODULE=portal.settings.local\n")
+    env = {"PATH": os.environ["PATH"], "PORTAL_ENV_FILE": str(env_file), "VAR_DIR": str(tmp_path / "var")}
+    result = subprocess.run([sys.executable, *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert "SETTINGS portal.settings.local DEBUG True" in result.stdout, result.stderr
+
+
+def test_the_environment_wins_over_the_dotenv_file(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("DJANGO_SETTINGS_MODULE=portal.settings.local\nSITE_URL=https://from-the-file.example\n")
+    result = _run_bare(
+        "import portal.wsgi; from django.conf import settings; print(settings.SETTINGS_MODULE, settings.SITE_URL)",
+        env_file,
+        DJANGO_SETTINGS_MODULE="portal.settings.production",
+        SITE_URL="https://from-the-environment.example",
+        **PRODUCTION_ENV,
+    )
+    assert result.stdout.split() == ["portal.settings.production", "https://from-the-environment.example"], result.stderr
+
+
+def test_the_dotenv_file_is_read_once_before_the_settings_read_it(tmp_path):
+    # VAR_DIR is the first variable the settings read; the file must already be loaded by then.
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"DJANGO_SETTINGS_MODULE=portal.settings.local\nVAR_DIR={tmp_path / 'var-from-dotenv'}\n")
+    code = (
+        "import environ; reads = []; read_env = environ.Env.read_env;"
+        "environ.Env.read_env = lambda *a, **k: (reads.append(a), read_env(*a, **k))[1];"
+        "import portal.wsgi; from django.conf import settings;"
+        "print(len(reads), settings.VAR_DIR)"
+    )
+    env = {"PATH": os.environ["PATH"], "PORTAL_ENV_FILE": str(env_file)}
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
-    assert result.stdout.strip() == "portal.settings.production", result.stderr
+    reads, var_dir = result.stdout.split()
+    assert reads == "1", result.stderr
+    assert var_dir == str(tmp_path / "var-from-dotenv")
 
 
 def test_production_settings_pass_the_deploy_check():

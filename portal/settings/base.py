@@ -1,4 +1,7 @@
-"""Settings shared by every environment; everything variable is read from the environment."""
+"""Settings shared by every environment; everything variable is read from the environment.
+
+``.env`` has already been loaded into the environment by ``portal/__init__.py`` (portal/environment.py).
+"""
 
 from datetime import timedelta
 from pathlib import Path
@@ -6,11 +9,10 @@ from pathlib import Path
 import environ
 from django.utils.translation import gettext_lazy as _
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
-
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")

@@ -7,7 +7,10 @@ from .base import env
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY must be set in the environment for production.")
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set in the environment for production (portal.settings.production, the default). "
+        "For the local demo, set DJANGO_SETTINGS_MODULE=portal.settings.local."
+    )
 DEBUG = False
 DATABASES = {"default": env.db("DATABASE_URL")}
 # No silent fall-back to the demo's folder broker or mail files: both must be named.
