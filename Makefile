@@ -24,7 +24,7 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 var:
-	mkdir -p var/mail var/private var/cache var/static var/celery/queue var/celery/processed
+	mkdir -p var/mail var/private var/cache var/static var/celery/queue var/celery/processed var/celery/control
 
 # The demo and the developer commands name the local (DEBUG) settings: portal.wsgi, portal.celery and
 # manage.py never fall back to them (see CONTRIBUTING.md). `make test` uses pytest's settings instead.

@@ -145,13 +145,15 @@ def test_the_dotenv_file_is_read_once_before_the_settings_read_it(tmp_path):
         "import environ; reads = []; read_env = environ.Env.read_env;"
         "environ.Env.read_env = lambda *a, **k: (reads.append(a), read_env(*a, **k))[1];"
         "import portal.wsgi; from django.conf import settings;"
-        "print(len(reads), settings.VAR_DIR)"
+        "print(len(reads), settings.VAR_DIR, settings.CELERY_BROKER_TRANSPORT_OPTIONS['control_folder'])"
     )
     env = {"PATH": os.environ["PATH"], "PORTAL_ENV_FILE": str(env_file)}
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
-    reads, var_dir = result.stdout.split()
+    reads, var_dir, control_folder = result.stdout.split()
     assert reads == "1", result.stderr
     assert var_dir == str(tmp_path / "var-from-dotenv")
+    # kombu's filesystem transport keeps its exchange tables there too, not in a control/ folder of the current directory.
+    assert Path(control_folder).is_relative_to(var_dir)
 
 
 def test_production_settings_pass_the_deploy_check():
