@@ -1,4 +1,9 @@
-"""Password length rule after NIST SP 800-63B rev. 4: no composition rules, long passphrases welcome."""
+"""Password rules after NIST SP 800-63B rev. 4: no composition rules, long passphrases welcome.
+
+AUTH_PASSWORD_VALIDATORS checks, in order: similarity to the user's name and email (Django), the
+lengths below, a short string repeated (below), and Django's list of 20,000 common passwords. There is
+no check against breach corpora (no Have I Been Pwned look-up): the help text must not promise one.
+"""
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -39,7 +44,8 @@ class NistLengthValidator:
     def get_help_text(self):
         return _(
             "Use at least 15 characters (12 if you sign in with a second factor). Spaces and any "
-            "characters are allowed; there are no other rules, but common or leaked passwords are refused."
+            "characters are allowed; there are no other rules, but common passwords, a word said twice "
+            "(“passwordpassword”) and passwords close to your name or email are refused."
         )
 
 

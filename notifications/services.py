@@ -64,7 +64,11 @@ def outbox_deliver_message(*, message_id: int) -> OutboxMessage | None:
     """Send one message exactly once as far as the database can tell (idempotent).
 
     The row is locked while sending so that two workers never send it twice; a sent
-    row is left alone. SMTP errors propagate so that the task retries.
+    row is left alone. A failure to render or send is recorded on the row (``attempts``,
+    ``last_error``; ``failed`` after OUTBOX_MAX_ATTEMPTS) and re-raised so that the worker
+    logs it, but the task does not retry it (it retries only database errors): the row
+    stays pending and beat's ``outbox_resend_pending`` sends it again after a growing
+    backoff (``resend_backoff``).
     """
     error = None
     with transaction.atomic():
