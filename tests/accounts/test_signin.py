@@ -203,20 +203,22 @@ def test_a_wrong_enrolment_code_is_refused(client, db):
 def test_a_wrong_enrolment_code_counts_against_the_device_and_throttles_the_next_try(client, db):
     """The refusal must not roll back django-otp's failure counter, or enrolment codes could be guessed at full speed."""
     user = tenant_admin()
-    password_step(client, user)
-    client.get("/login/enrol/")
-    device = TOTPDevice.objects.get(user=user, confirmed=False)
-    assert "That code is not right" in text(client.post("/login/enrol/", {"token": wrong_code(device)}))
-    device.refresh_from_db()
-    assert device.throttling_failure_count == 1
+    # django-otp's back-off reads the real clock: stop it, then move it past the back-off by hand.
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        password_step(client, user)
+        client.get("/login/enrol/")
+        device = TOTPDevice.objects.get(user=user, confirmed=False)
+        assert "That code is not right" in text(client.post("/login/enrol/", {"token": wrong_code(device)}))
+        device.refresh_from_db()
+        assert device.throttling_failure_count == 1
 
-    response = client.post("/login/enrol/", {"token": code_from(device)})
-    assert response.status_code == 200 and "That code is not right" in text(response), "the right code, right away, is throttled"
-    device.refresh_from_db()
-    assert not device.confirmed and device.last_t == -1, "the right code was not even checked"
+        response = client.post("/login/enrol/", {"token": code_from(device)})
+        assert response.status_code == 200 and "That code is not right" in text(response), "the right code, right away, is throttled"
+        device.refresh_from_db()
+        assert not device.confirmed and device.last_t == -1, "the right code was not even checked"
 
-    time.sleep(1.1)  # django-otp's back-off after one failure: 1 s
-    assert client.post("/login/enrol/", {"token": code_from(device)})["Location"] == "/login/backup-codes/"
+        clock.shift(timedelta(seconds=1.1))  # django-otp's back-off after one failure: 1 s
+        assert client.post("/login/enrol/", {"token": code_from(device)})["Location"] == "/login/backup-codes/"
 
 
 def test_enrolment_is_not_offered_to_someone_who_already_has_an_authenticator(client, db):

@@ -3,6 +3,7 @@
 It lives in tickets because it seeds both apps (tickets depends on accounts, never the reverse).
 """
 
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Membership, Tenant, TenantDomain, User
-from audit.services import Actor
+from audit.services import Actor, ActorKind
 from notifications.models import OutboxMessage
 from portal.clock import now
 from tickets import services
@@ -62,7 +63,7 @@ ALTERNATE_EMAILS = {
 # Active global admins who signed in recently: they block the support path for their tenant.
 RECENT_SIGNIN = ["nina@northwind.example"]
 
-TENANTS = [
+TENANTS: list[dict[str, Any]] = [
     {
         "legal_name": "Contoso Ltd",
         "partner_id": "P-100200",
@@ -212,8 +213,8 @@ class Command(BaseCommand):
         """One request per tenant in the queue, so that none is held as concurrent with another."""
         if ServiceRequest.objects.filter(requester_email__endswith=".example", reason__startswith="[demo]").exists():
             return {}
-        agent = Actor(kind="staff", user=staff["agent@support.example"])
-        supervisor = Actor(kind="staff", user=staff["supervisor@support.example"])
+        agent = Actor(kind=ActorKind.STAFF, user=staff["agent@support.example"])
+        supervisor = Actor(kind=ActorKind.STAFF, user=staff["supervisor@support.example"])
         fabrikam = Tenant.objects.get(partner_id="P-300400")
         tailspin = Tenant.objects.get(partner_id="P-700800")
         links = {}
