@@ -50,6 +50,8 @@ services:
 test: install-test services messages
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	$(PY) -m pytest --create-db $(PYTEST_ARGS)
 
 bench: install-test services
