@@ -10,14 +10,14 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
-from audit.services import Actor, RequestMeta
+from audit.services import Actor, ActorKind, RequestMeta
 
 from .models import Membership, Tenant, TenantDomain, User
 from .services.support import tenant_save_by_support, user_password_set_by_support, user_save_by_support
 
 
 def _actor(request):
-    return Actor(kind="staff", user=request.user, meta=RequestMeta.from_request(request))
+    return Actor(kind=ActorKind.STAFF, user=request.user, meta=RequestMeta.from_request(request))
 
 
 class MembershipInline(admin.TabularInline):

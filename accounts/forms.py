@@ -1,6 +1,12 @@
 from django import forms
+from django.contrib.auth import password_validation
 from django.contrib.auth.forms import SetPasswordForm
 from django.utils.translation import gettext_lazy as _
+from django_otp import user_has_device
+
+from audit.services import Actor, ActorKind
+
+from .services import second_factor_verify, user_set_initial_password
 
 
 class SignInForm(forms.Form):
@@ -31,7 +37,6 @@ class ReauthForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.device = None
-        from django_otp import user_has_device
 
         self.needs_token = user_has_device(user)
         if not self.needs_token:
@@ -45,7 +50,6 @@ class ReauthForm(forms.Form):
             self.add_error("current_password", _("This is not your current password."))
         elif self.needs_token and cleaned.get("token") and not self.errors:
             # Only once everything else is valid, so that a refused change does not use up the code.
-            from .services import second_factor_verify
 
             self.device = second_factor_verify(user=self.user, token=cleaned["token"])
             if self.device is None:
@@ -59,7 +63,6 @@ class ChangePasswordForm(ReauthForm):
     )
 
     def clean_new_password(self):
-        from django.contrib.auth import password_validation
 
         password = self.cleaned_data["new_password"]
         password_validation.validate_password(password, self.user)
@@ -89,12 +92,9 @@ class InitialPasswordForm(SetPasswordForm):
         self.meta = meta
 
     def save(self, commit=True):
-        from audit.services import Actor
-
-        from .services import user_set_initial_password
 
         return user_set_initial_password(
             user=self.user,
             password=self.cleaned_data["new_password1"],
-            actor=Actor(kind="user", user=self.user, meta=self.meta),
+            actor=Actor(kind=ActorKind.USER, user=self.user, meta=self.meta),
         )

@@ -1,4 +1,5 @@
 from django import forms
+from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
 from portal.captcha.fields import audio_captcha_field
@@ -45,7 +46,6 @@ class NewPasswordForm(forms.Form):
         self.user = user
 
     def clean_new_password2(self):
-        from django.contrib.auth import password_validation
 
         p1, p2 = self.cleaned_data.get("new_password1"), self.cleaned_data["new_password2"]
         if p1 and p1 != p2:

@@ -2,6 +2,8 @@
 
 from django.db.models import Q
 
+from audit.models import AuditEvent
+
 from .models import Membership, Tenant, User
 
 
@@ -45,7 +47,6 @@ def is_global_admin_on_record(tenant: Tenant, email: str) -> bool:
 
 
 def recent_signins(user: User, limit: int = 10):
-    from audit.models import AuditEvent
 
     return AuditEvent.objects.filter(
         target_type=user._meta.label_lower,

@@ -71,7 +71,6 @@ ROLE_WORDS = "supervisor|agent|global_admin|user_admin|member|staff|requester|ob
 TEMPLATE_LITERAL = re.compile(rf"(==|!=)\s*[\"']({ROLE_WORDS})[\"']|[\"']({ROLE_WORDS})[\"']\s*(==|!=)")
 
 
-@pytest.mark.xfail(strict=True, reason="the accounts console is being reworked; remove once it passes")
 def test_no_string_literal_compares_a_role_or_an_actor_kind():
     """Roles, staff roles and actor kinds are enums: compare with their members, never a bare string."""
     found = []
@@ -98,7 +97,6 @@ def _function_level_imports(path):
                     yield inner.lineno, lines[inner.lineno - 1]
 
 
-@pytest.mark.xfail(strict=True, reason="accounts is being reworked; remove once it passes")
 def test_an_import_inside_a_function_says_which_cycle_it_breaks():
     """Imports belong at the top of a module; one inside a function must say why on its line."""
     unexplained = [

@@ -14,5 +14,10 @@ from .models import ServiceRequest
 @tenant_admin
 def service_requests(request):
     requests_ = ServiceRequest.objects.filter(tenant=request.tenant).order_by("-created_at")
-    context = {"tenant": request.tenant, "tenant_role": request.tenant_role, "service_requests": requests_}
+    context = {
+        "tenant": request.tenant,
+        "tenant_role": request.tenant_role,
+        "is_global_admin": request.is_global_admin,
+        "service_requests": requests_,
+    }
     return render(request, "tickets/console/service_requests.html", context)

@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from audit.services import Actor, audit_event_record
+from audit.services import Actor, ActorKind, audit_event_record
 from notifications.models import OutboxMessage
 from notifications.services import outbox_enqueue
 from portal import tokens
@@ -139,7 +139,7 @@ def reset_tell_admins(*, session: PasswordResetSession, policy_: Policy, meta) -
         },
     )
     audit_event_record(
-        actor=Actor(kind="anonymous", label="self-service reset", meta=meta),
+        actor=Actor(kind=ActorKind.ANONYMOUS, label="self-service reset", meta=meta),
         action="password.reset_requested",
         target=session.user,
         tenant=policy_.tenant,
@@ -233,7 +233,7 @@ def _count_wrong_code(user: User, meta) -> None:
     if user.reset_failed_codes >= MAX_WRONG_CODES:
         User.objects.filter(pk=user.pk).update(reset_failed_codes=0, reset_blocked_until=now() + BLOCK_PERIOD)
         audit_event_record(
-            actor=Actor(kind="anonymous", label="self-service reset", meta=meta), action="password.reset_blocked", target=user
+            actor=Actor(kind=ActorKind.ANONYMOUS, label="self-service reset", meta=meta), action="password.reset_blocked", target=user
         )
 
 
@@ -256,7 +256,7 @@ def reset_complete(*, session: PasswordResetSession, new_password: str, meta) ->
     tenant_ids = Membership.objects.filter(user=user).values_list("tenant_id", flat=True)
     tenant = Tenant.objects.filter(pk__in=tenant_ids).first()
     audit_event_record(
-        actor=Actor(kind="user", user=user, meta=meta), action="password.reset_self_service", target=user, tenant=tenant
+        actor=Actor(kind=ActorKind.USER, user=user, meta=meta), action="password.reset_self_service", target=user, tenant=tenant
     )
     raw, digest = tokens.new_token()
     AccountFreezeLink.objects.create(user=user, token_hash=digest, expires_at=now() + FREEZE_LINK_LIFETIME)
@@ -297,7 +297,10 @@ def account_freeze(*, raw_token: str, meta) -> User | None:
     sessions_end_others(user=user, keep_session_key=None)
     tenant = Tenant.objects.filter(memberships__user=user).first()
     audit_event_record(
-        actor=Actor(kind="anonymous", label="this-was-not-me link", meta=meta), action="account.frozen", target=user, tenant=tenant
+        actor=Actor(kind=ActorKind.ANONYMOUS, label="this-was-not-me link", meta=meta),
+        action="account.frozen",
+        target=user,
+        tenant=tenant,
     )
     if tenant is not None:
         tell_tenant_admins(tenant, template="account_frozen_admins", exclude=[user], target=user, context={"user_email": user.email})

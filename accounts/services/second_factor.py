@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from audit.services import Actor, audit_event_record
+from audit.services import Actor, ActorKind, audit_event_record
 from portal.errors import DomainError
 from portal.transactions import commit_then_raise
 
@@ -42,7 +42,7 @@ def totp_enrolment_confirm(*, user: User, device_id: int, token: str, meta) -> l
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     audit_event_record(
-        actor=Actor(kind="user", user=user, meta=meta), action="second_factor.enrolled", target=user, after={"device": "totp"}
+        actor=Actor(kind=ActorKind.USER, user=user, meta=meta), action="second_factor.enrolled", target=user, after={"device": "totp"}
     )
     return backup_codes_generate(user=user, meta=meta)
 
@@ -54,7 +54,7 @@ def backup_codes_generate(*, user: User, meta) -> list[str]:
     device.token_set.all().delete()
     codes = [StaticToken.random_token() for _ in range(BACKUP_CODES)]
     StaticToken.objects.bulk_create(StaticToken(device=device, token=c) for c in codes)
-    audit_event_record(actor=Actor(kind="user", user=user, meta=meta), action="backup_codes.generated", target=user)
+    audit_event_record(actor=Actor(kind=ActorKind.USER, user=user, meta=meta), action="backup_codes.generated", target=user)
     return codes
 
 

@@ -6,13 +6,15 @@ audit event, all in one transaction.
 """
 
 from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from audit.services import Actor, audit_event_record
+from audit.services import Actor, ActorKind, audit_event_record
 from notifications.services import outbox_enqueue
 
 from ..models import User
+from .second_factor import backup_codes_generate
 from .sessions import sessions_end_others
 
 
@@ -21,7 +23,9 @@ def user_addresses(user: User) -> list[str]:
 
 
 def _after_change(user: User, *, meta, change: str, keep_session_key: str | None, detail=None) -> None:
-    audit_event_record(actor=Actor(kind="user", user=user, meta=meta), action=f"security.{change}", target=user, after=detail or {})
+    audit_event_record(
+        actor=Actor(kind=ActorKind.USER, user=user, meta=meta), action=f"security.{change}", target=user, after=detail or {}
+    )
     sessions_end_others(user=user, keep_session_key=keep_session_key)
     for address in user_addresses(user):
         outbox_enqueue(
@@ -47,8 +51,6 @@ def security_change_password(*, user: User, new_password: str, meta, keep_sessio
 @transaction.atomic
 def security_set_recovery(*, user: User, alternate_email: str, alternate_phone: str, meta, keep_session_key: str | None) -> User:
     if alternate_email and alternate_email.lower() == user.email.lower():
-        from django.core.exceptions import ValidationError
-
         raise ValidationError({"alternate_email": _("Use an address other than your sign-in email.")})
     user = User.objects.select_for_update().get(pk=user.pk)
     before = {"alternate_email": user.alternate_email, "alternate_phone": user.alternate_phone}
@@ -77,7 +79,6 @@ def security_set_recovery(*, user: User, alternate_email: str, alternate_phone: 
 
 @transaction.atomic
 def security_backup_codes_regenerate(*, user: User, meta, keep_session_key: str | None) -> list[str]:
-    from .second_factor import backup_codes_generate
 
     codes = backup_codes_generate(user=user, meta=meta)
     _after_change(user, meta=meta, change="backup_codes_regenerated", keep_session_key=keep_session_key)

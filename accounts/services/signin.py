@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
-from audit.services import Actor, audit_event_record
+from audit.services import Actor, ActorKind, audit_event_record
 from notifications.services import outbox_enqueue
 from portal.clock import now
 from portal.errors import DomainError
@@ -49,7 +49,7 @@ def signin_authenticate(*, request, email: str, password: str, meta) -> User:
 def _record_failure(user: User, meta) -> None:
     User.objects.filter(pk=user.pk).update(failed_login_count=F("failed_login_count") + 1)
     user = User.objects.select_for_update().get(pk=user.pk)
-    actor = Actor(kind="anonymous", label="sign-in attempt", meta=meta)
+    actor = Actor(kind=ActorKind.ANONYMOUS, label="sign-in attempt", meta=meta)
     audit_event_record(actor=actor, action="signin.failed", target=user, after={"count": user.failed_login_count})
     if user.failed_login_count >= LOCKOUT_THRESHOLD:
         user.locked_until = now() + LOCKOUT_PERIOD
@@ -71,5 +71,5 @@ def signin_record_success(*, user: User, meta, method: str) -> None:
     """Reset the failure count and record the sign-in (``signin.succeeded``, shown on the security page)."""
     User.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None, last_login=now())
     audit_event_record(
-        actor=Actor(kind="user", user=user, meta=meta), action="signin.succeeded", target=user, after={"method": method}
+        actor=Actor(kind=ActorKind.USER, user=user, meta=meta), action="signin.succeeded", target=user, after={"method": method}
     )

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.selectors import action_choices, audit_events_for_tenant
-from audit.services import Actor, RequestMeta
+from audit.services import Actor, ActorKind, RequestMeta
 from portal.clock import now
 
 from ..console_forms import InviteForm, ResetPasswordForm, RoleForm, SettingsForm
@@ -39,14 +39,15 @@ def tenant_admin(view):
             # Sign out first, or /login/ would send a signed-in user straight back here.
             logout(request)
             return redirect_to_login(request.get_full_path())
-        request.tenant, request.tenant_role = tenant, role
+        request.tenant, request.tenant_role = tenant, Membership.Role(role)
+        request.is_global_admin = request.tenant_role == Membership.Role.GLOBAL_ADMIN
         return view(request, *args, **kwargs)
 
     return wrapper
 
 
 def _actor(request):
-    return Actor(kind="user", user=request.user, meta=RequestMeta.from_request(request))
+    return Actor(kind=ActorKind.USER, user=request.user, meta=RequestMeta.from_request(request))
 
 
 def _member(request, user_id) -> User:
@@ -54,7 +55,7 @@ def _member(request, user_id) -> User:
 
 
 def _ctx(request, **extra):
-    return {"tenant": request.tenant, "tenant_role": request.tenant_role, **extra}
+    return {"tenant": request.tenant, "tenant_role": request.tenant_role, "is_global_admin": request.is_global_admin, **extra}
 
 
 @login_required

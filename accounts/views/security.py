@@ -1,5 +1,7 @@
 """/account/security/: password, second factor, backup codes, recovery contacts, recent sign-ins."""
 
+import base64
+
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
@@ -8,15 +10,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp import user_has_device
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_ratelimit.core import is_ratelimited
 
 from audit.services import RequestMeta
 
 from .. import policy, selectors
-from ..forms import ChangePasswordForm, ReauthForm, RecoveryForm
+from ..forms import ChangePasswordForm, ReauthForm, RecoveryForm, TokenForm
 from ..models import UserSession
 from ..services import security as security_services
-from ..services.second_factor import totp_enrolment_start
+from ..services.second_factor import SecondFactorError, totp_enrolment_confirm, totp_enrolment_start
+from .signin import qr_svg
 
 FORMS = {"password": ChangePasswordForm, "recovery": RecoveryForm, "backup_codes": ReauthForm, "second_factor": ReauthForm}
 
@@ -86,11 +90,6 @@ def security(request):
 @require_http_methods(["GET", "POST"])
 def security_enrol(request):
     """Replace the second factor (after re-authentication on the security page)."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from ..forms import TokenForm
-    from ..services.second_factor import SecondFactorError, totp_enrolment_confirm
-    from .signin import qr_svg
 
     device = TOTPDevice.objects.filter(pk=request.session.get("enrol_device"), user=request.user, confirmed=False).first()
     if device is None:
@@ -111,7 +110,6 @@ def security_enrol(request):
             request.session["backup_codes"] = codes
             request.session["after_codes"] = "/account/security/"
             return redirect("accounts:backup_codes")
-    import base64
 
     secret = base64.b32encode(device.bin_key).decode()
     return render(
