@@ -6,7 +6,7 @@ from django_countries.fields import CountryField
 from portal.clock import now
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def _create(self, email, password, **extra):

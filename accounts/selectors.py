@@ -1,6 +1,8 @@
 """Read-only queries about users, tenants and roles."""
 
-from django.db.models import Q
+from collections.abc import Iterable
+
+from django.db.models import Q, QuerySet
 
 from audit.models import AuditEvent
 
@@ -32,12 +34,14 @@ def user_by_email(email: str) -> User | None:
     return User.objects.filter(email__iexact=email.strip()).first()
 
 
-def tenant_admins(tenant: Tenant, *, roles=(Membership.Role.GLOBAL_ADMIN, Membership.Role.USER_ADMIN)):
+def tenant_admins(
+    tenant: Tenant, *, roles: Iterable[str] = (Membership.Role.GLOBAL_ADMIN, Membership.Role.USER_ADMIN)
+) -> QuerySet[User]:
     """Active users holding one of ``roles`` in ``tenant``."""
     return User.objects.filter(memberships__tenant=tenant, memberships__role__in=roles, is_active=True).distinct()
 
 
-def tenant_active_global_admins(tenant: Tenant):
+def tenant_active_global_admins(tenant: Tenant) -> QuerySet[User]:
     return tenant_admins(tenant, roles=(Membership.Role.GLOBAL_ADMIN,))
 
 
@@ -46,7 +50,7 @@ def is_global_admin_on_record(tenant: Tenant, email: str) -> bool:
     return Membership.objects.filter(tenant=tenant, role=Membership.Role.GLOBAL_ADMIN, user__email__iexact=email.strip()).exists()
 
 
-def recent_signins(user: User, limit: int = 10):
+def recent_signins(user: User, limit: int = 10) -> QuerySet[AuditEvent]:
 
     return AuditEvent.objects.filter(
         target_type=user._meta.label_lower,

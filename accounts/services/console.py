@@ -6,6 +6,7 @@ user's password.
 """
 
 import secrets
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -82,7 +83,9 @@ def _guard_last_global_admin(tenant: Tenant, target: Membership) -> None:
             raise ConsoleError(_("This is the last active global admin: make someone else global admin first."))
 
 
-def _tell_user(user: User, *, template: str, context: dict, secrets_=None, tenant=None) -> None:
+def _tell_user(
+    user: User, *, template: str, context: dict[str, Any], secrets_: dict[str, str] | None = None, tenant: Tenant | None = None
+) -> None:
     outbox_enqueue(
         template=template,
         to_email=user.email,

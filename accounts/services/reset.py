@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from audit.services import Actor, ActorKind, audit_event_record
+from audit.services import Actor, ActorKind, RequestMeta, audit_event_record
 from notifications.models import OutboxMessage
 from notifications.services import outbox_enqueue
 from portal import tokens
@@ -95,7 +95,7 @@ def _eligible_user(email: str) -> User | None:
 
 
 @transaction.atomic
-def reset_start(*, email: str, meta) -> tuple[PasswordResetSession, str]:
+def reset_start(*, email: str, meta: RequestMeta) -> tuple[PasswordResetSession, str]:
     """Open a 15-minute reset session for ``email`` (known or not). Returns it and its raw token."""
     raw, digest = tokens.new_token()
     moment = now()
@@ -119,7 +119,7 @@ def reset_session_for(raw_token: str | None) -> PasswordResetSession | None:
 
 
 @transaction.atomic
-def reset_tell_admins(*, session: PasswordResetSession, policy_: Policy, meta) -> None:
+def reset_tell_admins(*, session: PasswordResetSession, policy_: Policy, meta: RequestMeta) -> None:
     """Policy off: the user's admins hear that they asked (once per session, only for a real account)."""
     session = PasswordResetSession.objects.select_for_update().get(pk=session.pk)
     if session.admins_told_at or session.user is None or policy_.tenant is None:
@@ -151,7 +151,7 @@ def _blocked(user: User | None) -> bool:
 
 
 @transaction.atomic
-def reset_send_code(*, session: PasswordResetSession, meta) -> None:
+def reset_send_code(*, session: PasswordResetSession, meta: RequestMeta) -> None:
     """Email a new 6-digit code to the alternate email, if the account can reset. Silent otherwise."""
     session = PasswordResetSession.objects.select_for_update(of=("self",)).select_related("user").get(pk=session.pk)
     user = session.user
@@ -192,7 +192,7 @@ def methods_required(user: User | None) -> list[str]:
 
 
 @commit_then_raise
-def reset_verify(*, session: PasswordResetSession, code: str, token: str, meta) -> PasswordResetSession | ResetError:
+def reset_verify(*, session: PasswordResetSession, code: str, token: str, meta: RequestMeta) -> PasswordResetSession | ResetError:
     """Check the emailed code (and authenticator code where needed). Wrong codes count toward the block.
 
     Atomic. Raises ResetError, after the commit, so that the wrong-code count and django-otp's
@@ -227,7 +227,7 @@ def reset_verify(*, session: PasswordResetSession, code: str, token: str, meta) 
     return session
 
 
-def _count_wrong_code(user: User, meta) -> None:
+def _count_wrong_code(user: User, meta: RequestMeta) -> None:
     User.objects.filter(pk=user.pk).update(reset_failed_codes=F("reset_failed_codes") + 1)
     user.refresh_from_db(fields=["reset_failed_codes"])
     if user.reset_failed_codes >= MAX_WRONG_CODES:
@@ -238,10 +238,12 @@ def _count_wrong_code(user: User, meta) -> None:
 
 
 @transaction.atomic
-def reset_complete(*, session: PasswordResetSession, new_password: str, meta) -> User:
+def reset_complete(*, session: PasswordResetSession, new_password: str, meta: RequestMeta) -> User:
     """Set the new password after verification. Ends every session; the user is not signed in."""
     session = PasswordResetSession.objects.select_for_update(of=("self",)).select_related("user").get(pk=session.pk)
     if session.verified_at is None or session.completed_at or now() > session.expires_at:
+        raise ResetError(EXPIRED)
+    if session.user_id is None:
         raise ResetError(EXPIRED)
     user = User.objects.select_for_update().get(pk=session.user_id)
     if not user.is_active or user.frozen_at:
@@ -283,7 +285,7 @@ def reset_complete(*, session: PasswordResetSession, new_password: str, meta) ->
 
 
 @transaction.atomic
-def account_freeze(*, raw_token: str, meta) -> User | None:
+def account_freeze(*, raw_token: str, meta: RequestMeta) -> User | None:
     """ "This wasn't me": freeze the account, end its sessions and alert the admins. Single use."""
     link = (
         AccountFreezeLink.objects.select_for_update().select_related("user").filter(token_hash=tokens.digest(raw_token or "")).first()

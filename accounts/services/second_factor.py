@@ -2,10 +2,11 @@
 
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from audit.services import Actor, ActorKind, audit_event_record
+from audit.services import Actor, ActorKind, RequestMeta, audit_event_record
 from portal.errors import DomainError
 from portal.transactions import commit_then_raise
 
@@ -25,7 +26,7 @@ def totp_enrolment_start(*, user: User) -> TOTPDevice:
 
 
 @commit_then_raise
-def totp_enrolment_confirm(*, user: User, device_id: int, token: str, meta) -> list[str] | SecondFactorError:
+def totp_enrolment_confirm(*, user: User, device_id: int, token: str, meta: RequestMeta) -> list[str] | SecondFactorError:
     """Confirm the new authenticator with a token from it; replace the old one and the backup codes.
 
     Atomic. Returns the new backup codes (shown once). Writes ``second_factor.enrolled``.
@@ -48,7 +49,7 @@ def totp_enrolment_confirm(*, user: User, device_id: int, token: str, meta) -> l
 
 
 @transaction.atomic
-def backup_codes_generate(*, user: User, meta) -> list[str]:
+def backup_codes_generate(*, user: User, meta: RequestMeta) -> list[str]:
     """Ten new single-use backup codes; the old ones stop working. Writes ``backup_codes.generated``."""
     device, _created = StaticDevice.objects.get_or_create(user=user, name="backup codes", defaults={"confirmed": True})
     device.token_set.all().delete()
@@ -58,7 +59,7 @@ def backup_codes_generate(*, user: User, meta) -> list[str]:
     return codes
 
 
-def second_factor_verify(*, user: User, token: str):
+def second_factor_verify(*, user: User, token: str) -> Device | None:
     """The device that accepts ``token`` (authenticator code or backup code), or None.
 
     The token's shape picks the device, so a typo does not count against the other one;

@@ -5,12 +5,14 @@ factor), ends the user's other sessions, notifies every address of the user and 
 audit event, all in one transaction.
 """
 
+from typing import Any
+
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from audit.services import Actor, ActorKind, audit_event_record
+from audit.services import Actor, ActorKind, RequestMeta, audit_event_record
 from notifications.services import outbox_enqueue
 
 from ..models import User
@@ -22,7 +24,9 @@ def user_addresses(user: User) -> list[str]:
     return sorted({user.email, user.alternate_email} - {""})
 
 
-def _after_change(user: User, *, meta, change: str, keep_session_key: str | None, detail=None) -> None:
+def _after_change(
+    user: User, *, meta: RequestMeta, change: str, keep_session_key: str | None, detail: dict[str, Any] | None = None
+) -> None:
     audit_event_record(
         actor=Actor(kind=ActorKind.USER, user=user, meta=meta), action=f"security.{change}", target=user, after=detail or {}
     )
@@ -38,7 +42,7 @@ def _after_change(user: User, *, meta, change: str, keep_session_key: str | None
 
 
 @transaction.atomic
-def security_change_password(*, user: User, new_password: str, meta, keep_session_key: str | None) -> User:
+def security_change_password(*, user: User, new_password: str, meta: RequestMeta, keep_session_key: str | None) -> User:
     password_validation.validate_password(new_password, user)
     user = User.objects.select_for_update().get(pk=user.pk)
     user.set_password(new_password)
@@ -49,7 +53,9 @@ def security_change_password(*, user: User, new_password: str, meta, keep_sessio
 
 
 @transaction.atomic
-def security_set_recovery(*, user: User, alternate_email: str, alternate_phone: str, meta, keep_session_key: str | None) -> User:
+def security_set_recovery(
+    *, user: User, alternate_email: str, alternate_phone: str, meta: RequestMeta, keep_session_key: str | None
+) -> User:
     if alternate_email and alternate_email.lower() == user.email.lower():
         raise ValidationError({"alternate_email": _("Use an address other than your sign-in email.")})
     user = User.objects.select_for_update().get(pk=user.pk)
@@ -78,7 +84,7 @@ def security_set_recovery(*, user: User, alternate_email: str, alternate_phone: 
 
 
 @transaction.atomic
-def security_backup_codes_regenerate(*, user: User, meta, keep_session_key: str | None) -> list[str]:
+def security_backup_codes_regenerate(*, user: User, meta: RequestMeta, keep_session_key: str | None) -> list[str]:
 
     codes = backup_codes_generate(user=user, meta=meta)
     _after_change(user, meta=meta, change="backup_codes_regenerated", keep_session_key=keep_session_key)
@@ -86,5 +92,5 @@ def security_backup_codes_regenerate(*, user: User, meta, keep_session_key: str 
 
 
 @transaction.atomic
-def security_second_factor_replaced(*, user: User, meta, keep_session_key: str | None) -> None:
+def security_second_factor_replaced(*, user: User, meta: RequestMeta, keep_session_key: str | None) -> None:
     _after_change(user, meta=meta, change="second_factor_replaced", keep_session_key=keep_session_key)

@@ -2,10 +2,12 @@
 
 from django.contrib.sessions.models import Session
 
+from audit.services import RequestMeta
+
 from ..models import User, UserSession
 
 
-def session_register(*, user: User, session_key: str, meta) -> None:
+def session_register(*, user: User, session_key: str, meta: RequestMeta) -> None:
     UserSession.objects.update_or_create(
         session_key=session_key,
         defaults={"user": user, "ip_address": meta.ip_address, "user_agent": meta.user_agent},

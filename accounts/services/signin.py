@@ -5,9 +5,10 @@ from datetime import timedelta
 from django.contrib.auth import authenticate
 from django.db import transaction
 from django.db.models import F
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from audit.services import Actor, ActorKind, audit_event_record
+from audit.services import Actor, ActorKind, RequestMeta, audit_event_record
 from notifications.services import outbox_enqueue
 from portal.clock import now
 from portal.errors import DomainError
@@ -25,7 +26,7 @@ class SignInError(DomainError):
 GENERIC = _("The email or password is not right. After 10 failed attempts the account is locked for 30 minutes.")
 
 
-def signin_authenticate(*, request, email: str, password: str, meta) -> User:
+def signin_authenticate(*, request: HttpRequest, email: str, password: str, meta: RequestMeta) -> User:
     """Check the password. Counts failures; the 10th in a row locks the account and emails its owner.
 
     Raises SignInError with one message for every failure (wrong password, unknown user, locked,
@@ -46,7 +47,7 @@ def signin_authenticate(*, request, email: str, password: str, meta) -> User:
 
 
 @transaction.atomic
-def _record_failure(user: User, meta) -> None:
+def _record_failure(user: User, meta: RequestMeta) -> None:
     User.objects.filter(pk=user.pk).update(failed_login_count=F("failed_login_count") + 1)
     user = User.objects.select_for_update().get(pk=user.pk)
     actor = Actor(kind=ActorKind.ANONYMOUS, label="sign-in attempt", meta=meta)
@@ -67,7 +68,7 @@ def _record_failure(user: User, meta) -> None:
 
 
 @transaction.atomic
-def signin_record_success(*, user: User, meta, method: str) -> None:
+def signin_record_success(*, user: User, meta: RequestMeta, method: str) -> None:
     """Reset the failure count and record the sign-in (``signin.succeeded``, shown on the security page)."""
     User.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None, last_login=now())
     audit_event_record(

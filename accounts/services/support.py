@@ -6,6 +6,7 @@ saved after the object and before the audit's "after" picture is taken.
 """
 
 from collections.abc import Callable
+from typing import Any
 
 from django.db import transaction
 
@@ -33,8 +34,8 @@ def _nothing_related() -> None:
     pass
 
 
-def _tenant_state(tenant: Tenant) -> dict:
-    state = {f: str(getattr(tenant, f)) for f in TENANT_FIELDS}
+def _tenant_state(tenant: Tenant) -> dict[str, Any]:
+    state: dict[str, Any] = {f: str(getattr(tenant, f)) for f in TENANT_FIELDS}
     state["other_domains"] = sorted(tenant.other_domains.values_list("domain", flat=True))
     return state
 
