@@ -116,3 +116,16 @@ def test_the_docs_name_only_settings_and_names_that_exist(path, settings):
     code = "\n".join(p.read_text() for p in _production_files())
     for name in set(re.findall(r"`([A-Z][A-Z0-9_]{3,})`", text)):
         assert hasattr(settings, name) or name in code, f"{path} names {name}, which nothing defines"
+
+
+def test_views_and_admin_leave_refusals_to_one_place():
+    """A service's refusal becomes a message in portal.refusals, not in a try/except of every view."""
+    catching = re.compile(r"except\s*\(?[\w., ]*(DomainError|ConsoleError|ResetError|SignInError|SecondFactorError)")
+    places = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in _production_files()
+        if path.name in {"views.py", "admin.py", "console_views.py"} or "views" in path.parts
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if catching.search(line)
+    ]
+    assert places == []

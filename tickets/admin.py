@@ -13,13 +13,14 @@ from django.utils.translation import gettext_lazy as _
 from audit.selectors import audit_events_for
 from audit.services import Actor, ActorKind, RequestMeta
 from portal.clock import now
+from portal.refusals import refusal_shown
 
 from . import selectors, services
 from .admin_forms import ACTION_FORMS, LinkRequestsForm
 from .dns_proof import record_name
 from .models import Elevation, Evidence, ServiceRequest, Status
 from .policy import CHECKABLE, OPEN, SLA_RUNNING, waiting_minimum, waiting_period
-from .workflow import SUPERVISOR, DomainError, allowed_targets
+from .workflow import SUPERVISOR, allowed_targets
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -152,15 +153,13 @@ class ServiceRequestAdmin(admin.ModelAdmin):
             if action in ACTIONS:
                 form = self._form(action, sr, data=request.POST)
                 if form is None or form.is_valid():
-                    try:
+                    with refusal_shown(request) as attempt:
                         ACTIONS[action][0](sr, _actor(request), form.cleaned_data if form else {})
-                    except DomainError as exc:
-                        messages.error(request, exc.message)
-                        if form is not None:
-                            bound[action] = form  # keep what was typed
-                    else:
+                    if not attempt.refused:
                         messages.success(request, ACTIONS[action][1])
                         return HttpResponseRedirect(request.path)
+                    if form is not None:
+                        bound[action] = form  # keep what was typed
                 else:
                     bound[action] = form
                     messages.error(request, _("Please correct the errors below."))

@@ -11,13 +11,13 @@ from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import get_usage, is_ratelimited
 
 from audit.services import RequestMeta
+from portal.refusals import refusal_shown
 
 from . import selectors, services
 from .dns_proof import record_name
 from .forms import ObjectionForm, ServiceRequestForm, TrackingLinkForm, TrackingReplyForm
 from .models import Category, CheckKind, Status
 from .policy import CHECKABLE, OPEN
-from .workflow import DomainError
 
 SUBMIT_GROUP = "tickets.submit"
 PREFILL = ("company_legal_name", "company_domain", "company_country", "requester_email")
@@ -79,10 +79,10 @@ def request_submitted(request):
 def request_confirm(request, reference):
     token = request.GET.get("token") or request.POST.get("token")
     if request.method == "POST":
-        try:
+        with refusal_shown() as attempt:
             sr, raw = services.service_request_confirm_email(reference=reference, token=token, meta=RequestMeta.from_request(request))
-        except DomainError as exc:
-            return render(request, "tickets/link_invalid.html", {"message": exc.message}, status=400)
+        if attempt.refused:
+            return render(request, "tickets/link_invalid.html", {"message": attempt.refused.message}, status=400)
         messages.success(request, _("Thank you: your email is confirmed and your request is in our queue."))
         return redirect(reverse("tickets:track", args=[sr.reference]) + f"?token={raw}")
     # A GET only shows a button: mail scanners that follow links must not confirm anything.
@@ -103,7 +103,7 @@ def request_track(request, reference):
     reply_form = TrackingReplyForm()
     meta = RequestMeta.from_request(request)
     if request.method == "POST":
-        try:
+        with refusal_shown(request) as attempt:
             if request.POST.get("action") == "dns_look_up":
                 if is_ratelimited(request, group="tickets.dns", key="ip", rate="20/h", method="POST", increment=True):
                     return render(request, "tickets/rate_limited.html", status=429)
@@ -137,8 +137,7 @@ def request_track(request, reference):
                 )
                 messages.success(request, _("Your reply has been sent to the support team."))
                 return redirect(request.get_full_path())
-        except DomainError as exc:
-            messages.error(request, exc.message)
+        if attempt.refused:
             sr.refresh_from_db()
     passed = selectors.passed_kinds(sr)
     return render(
@@ -196,10 +195,10 @@ def request_object(request):
     if request.method == "POST" and form.is_valid():
         if is_ratelimited(request, group="tickets.object", key="ip", rate="30/h", method="POST", increment=True):
             return render(request, "tickets/rate_limited.html", status=429)
-        try:
+        with refusal_shown() as attempt:
             services.objection_raise(raw_token=token, message=form.cleaned_data["message"], meta=RequestMeta.from_request(request))
-        except DomainError as exc:
-            return render(request, "tickets/link_invalid.html", {"message": exc.message}, status=404)
+        if attempt.refused:
+            return render(request, "tickets/link_invalid.html", {"message": attempt.refused.message}, status=404)
         return render(request, "tickets/objection_done.html", {"sr": link.service_request})
     sr = link.service_request
     return render(

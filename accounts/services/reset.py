@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
@@ -248,7 +249,10 @@ def reset_complete(*, session: PasswordResetSession, new_password: str, meta: Re
     user = User.objects.select_for_update().get(pk=session.user_id)
     if not user.is_active or user.frozen_at:
         raise ResetError(EXPIRED)
-    password_validation.validate_password(new_password, user)
+    try:
+        password_validation.validate_password(new_password, user)
+    except ValidationError as exc:  # the form checks the same rules first: this is the service's own guard
+        raise ResetError(" ".join(exc.messages)) from exc
     user.set_password(new_password)
     user.must_change_password = False
     user.save(update_fields=["password", "must_change_password"])

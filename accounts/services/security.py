@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.services import Actor, ActorKind, RequestMeta, audit_event_record
 from notifications.services import outbox_enqueue
+from portal.errors import DomainError
 
 from ..models import User
 from .second_factor import backup_codes_generate
@@ -43,7 +44,10 @@ def _after_change(
 
 @transaction.atomic
 def security_change_password(*, user: User, new_password: str, meta: RequestMeta, keep_session_key: str | None) -> User:
-    password_validation.validate_password(new_password, user)
+    try:
+        password_validation.validate_password(new_password, user)
+    except ValidationError as exc:  # the form checks the same rules first: this is the service's own guard
+        raise DomainError(" ".join(exc.messages)) from exc
     user = User.objects.select_for_update().get(pk=user.pk)
     user.set_password(new_password)
     user.must_change_password = False
@@ -57,7 +61,7 @@ def security_set_recovery(
     *, user: User, alternate_email: str, alternate_phone: str, meta: RequestMeta, keep_session_key: str | None
 ) -> User:
     if alternate_email and alternate_email.lower() == user.email.lower():
-        raise ValidationError({"alternate_email": _("Use an address other than your sign-in email.")})
+        raise DomainError(_("Use an address other than your sign-in email."))
     user = User.objects.select_for_update().get(pk=user.pk)
     before = {"alternate_email": user.alternate_email, "alternate_phone": user.alternate_phone}
     notify_old = user.alternate_email

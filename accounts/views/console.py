@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from audit.selectors import action_choices, audit_events_for_tenant
 from audit.services import Actor, ActorKind, RequestMeta
 from portal.clock import now
+from portal.refusals import refusal_shown
 
 from ..console_forms import InviteForm, ResetPasswordForm, RoleForm, SettingsForm
 from ..models import Membership, Tenant, User
@@ -93,10 +94,8 @@ def users(request):
 
 
 def _run(request, action):
-    try:
+    with refusal_shown(request):
         return action()
-    except console_services.ConsoleError as exc:
-        messages.error(request, exc.message)
     return None
 
 
@@ -174,11 +173,9 @@ def user_reset_password(request, user_id):
 def invite(request):
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown(form=form, field="email") as attempt:
             user = console_services.console_invite(actor=_actor(request), tenant=request.tenant, **form.cleaned_data)
-        except console_services.ConsoleError as exc:
-            form.add_error("email", exc.message)
-        else:
+        if not attempt.refused:
             messages.success(request, _("An invitation was emailed to %(email)s.") % {"email": user.email})
             return redirect("console:users", tenant_id=request.tenant.pk)
     return render(request, "accounts/console/invite.html", _ctx(request, form=form))
@@ -197,11 +194,9 @@ def tenant_settings(request):
         },
     )
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown(form=form) as attempt:
             console_services.console_update_settings(actor=_actor(request), tenant=tenant, **form.cleaned_data)
-        except console_services.ConsoleError as exc:
-            form.add_error(None, exc.message)
-        else:
+        if not attempt.refused:
             messages.success(request, _("Settings saved."))
             return redirect("console:settings", tenant_id=tenant.pk)
     return render(request, "accounts/console/settings.html", _ctx(request, form=form))

@@ -1,11 +1,11 @@
 """Self-service password reset pages (/password-reset/), step by step as the seed page describes."""
 
-from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
 
 from audit.services import RequestMeta
+from portal.refusals import refusal_shown
 
 from ..reset_forms import AccountTypeForm, CodeForm, NewPasswordForm, UserIdForm
 from ..services import reset as reset_services
@@ -74,11 +74,9 @@ def verify(request):
     elif request.method == "POST" and form.is_valid():
         if _limited(request, "reset.verify", "20/10m", session.email):
             return render(request, "accounts/reset/limited.html", status=429)
-        try:
+        with refusal_shown(form=form, field="code") as attempt:
             reset_services.reset_verify(session=session, code=form.cleaned_data["code"], token=form.cleaned_data["token"], meta=meta)
-        except reset_services.ResetError as exc:
-            form.add_error("code", exc.message)
-        else:
+        if not attempt.refused:
             return redirect("reset:new_password")
     return render(request, "accounts/reset/verify.html", {"form": form})
 
@@ -91,13 +89,11 @@ def new_password(request):
         return redirect("reset:user_id")
     form = NewPasswordForm(request.POST or None, user=session.user)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown(form=form) as attempt:
             reset_services.reset_complete(
                 session=session, new_password=form.cleaned_data["new_password2"], meta=RequestMeta.from_request(request)
             )
-        except (reset_services.ResetError, ValidationError) as exc:
-            form.add_error(None, getattr(exc, "message", None) or exc.messages[0])
-        else:
+        if not attempt.refused:
             request.session.pop(TOKEN, None)
             return render(request, "accounts/reset/done.html")
     return render(request, "accounts/reset/new_password.html", {"form": form})

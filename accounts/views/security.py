@@ -14,12 +14,13 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_ratelimit.core import is_ratelimited
 
 from audit.services import RequestMeta
+from portal.refusals import refusal_shown
 
 from .. import policy, selectors
 from ..forms import ChangePasswordForm, ReauthForm, RecoveryForm, TokenForm
 from ..models import UserSession
 from ..services import security as security_services
-from ..services.second_factor import SecondFactorError, totp_enrolment_confirm, totp_enrolment_start
+from ..services.second_factor import totp_enrolment_confirm, totp_enrolment_start
 from .signin import qr_svg
 
 FORMS = {"password": ChangePasswordForm, "recovery": RecoveryForm, "backup_codes": ReauthForm, "second_factor": ReauthForm}
@@ -41,37 +42,10 @@ def security(request):
         return redirect("accounts:security")
     if action in forms and forms[action].is_valid():
         form = forms[action]
-        meta = RequestMeta.from_request(request)
-        keep = request.session.session_key
-        if action == "password":
-            user = security_services.security_change_password(
-                user=user, new_password=form.cleaned_data["new_password"], meta=meta, keep_session_key=keep
-            )
-            update_session_auth_hash(request, user)  # gives this session a new key: keep tracking it
-            UserSession.objects.filter(session_key=keep).update(session_key=request.session.session_key)
-            messages.success(request, _("Your password is changed. Your other sessions are signed out."))
-        elif action == "recovery":
-            security_services.security_set_recovery(
-                user=user,
-                alternate_email=form.cleaned_data["alternate_email"],
-                alternate_phone=form.cleaned_data["alternate_phone"],
-                meta=meta,
-                keep_session_key=keep,
-            )
-            messages.success(request, _("Your recovery contacts are saved. Your other sessions are signed out."))
-        elif action == "backup_codes":
-            request.session["backup_codes"] = security_services.security_backup_codes_regenerate(
-                user=user, meta=meta, keep_session_key=keep
-            )
-            request.session["after_codes"] = request.path
-            return redirect("accounts:backup_codes")
-        elif action == "second_factor":
-            if form.device is not None:
-                otp_login(request, form.device)
-            device = totp_enrolment_start(user=user)
-            request.session["enrol_device"] = device.pk
-            return redirect("accounts:security_enrol")
-        return redirect("accounts:security")
+        with refusal_shown(form=form) as attempt:
+            response = _security_change(request, action, form)
+        if not attempt.refused:
+            return response
     return render(
         request,
         "accounts/security.html",
@@ -86,6 +60,42 @@ def security(request):
     )
 
 
+def _security_change(request, action, form):
+    """Make the change ``action`` asks for (the form is valid); the services refuse with DomainError."""
+    user = request.user
+    meta = RequestMeta.from_request(request)
+    keep = request.session.session_key
+    if action == "password":
+        user = security_services.security_change_password(
+            user=user, new_password=form.cleaned_data["new_password"], meta=meta, keep_session_key=keep
+        )
+        update_session_auth_hash(request, user)  # gives this session a new key: keep tracking it
+        UserSession.objects.filter(session_key=keep).update(session_key=request.session.session_key)
+        messages.success(request, _("Your password is changed. Your other sessions are signed out."))
+    elif action == "recovery":
+        security_services.security_set_recovery(
+            user=user,
+            alternate_email=form.cleaned_data["alternate_email"],
+            alternate_phone=form.cleaned_data["alternate_phone"],
+            meta=meta,
+            keep_session_key=keep,
+        )
+        messages.success(request, _("Your recovery contacts are saved. Your other sessions are signed out."))
+    elif action == "backup_codes":
+        request.session["backup_codes"] = security_services.security_backup_codes_regenerate(
+            user=user, meta=meta, keep_session_key=keep
+        )
+        request.session["after_codes"] = request.path
+        return redirect("accounts:backup_codes")
+    elif action == "second_factor":
+        if form.device is not None:
+            otp_login(request, form.device)
+        device = totp_enrolment_start(user=user)
+        request.session["enrol_device"] = device.pk
+        return redirect("accounts:security_enrol")
+    return redirect("accounts:security")
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def security_enrol(request):
@@ -97,11 +107,9 @@ def security_enrol(request):
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         meta = RequestMeta.from_request(request)
-        try:
+        with refusal_shown(form=form, field="token") as attempt:
             codes = totp_enrolment_confirm(user=request.user, device_id=device.pk, token=form.cleaned_data["token"], meta=meta)
-        except SecondFactorError as exc:
-            form.add_error("token", exc.message)
-        else:
+        if not attempt.refused:
             security_services.security_second_factor_replaced(
                 user=request.user, meta=meta, keep_session_key=request.session.session_key
             )

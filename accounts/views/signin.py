@@ -19,6 +19,7 @@ from django_ratelimit.core import is_ratelimited
 
 from audit.services import RequestMeta
 from portal.clock import now
+from portal.refusals import refusal_shown
 
 from .. import policy, services
 from ..forms import SignInForm, TokenForm
@@ -84,13 +85,11 @@ def signin(request):
         email = form.cleaned_data["email"]
         if _limited(request, email):
             return render(request, "accounts/login.html", {"form": form, "limited": True}, status=429)
-        try:
+        with refusal_shown(form=form) as attempt:
             user = services.signin_authenticate(
                 request=request, email=email, password=form.cleaned_data["password"], meta=RequestMeta.from_request(request)
             )
-        except services.SignInError as exc:
-            form.add_error(None, exc.message)
-        else:
+        if not attempt.refused:
             if not policy.requires_second_factor(user) and not user_has_device(user):
                 request.session[PENDING] = {"user": user.pk, "at": now().timestamp(), "next": _next_url(request, _landing(user))}
                 return _complete(request, user, None, "password")
@@ -135,13 +134,11 @@ def signin_enrol(request):
     form = TokenForm(request.POST or None)
     device = TOTPDevice.objects.filter(pk=request.session.get("enrol_device"), user=user, confirmed=False).first()
     if request.method == "POST" and device is not None and form.is_valid():
-        try:
+        with refusal_shown(form=form, field="token") as attempt:
             codes = services.totp_enrolment_confirm(
                 user=user, device_id=device.pk, token=form.cleaned_data["token"], meta=RequestMeta.from_request(request)
             )
-        except services.second_factor.SecondFactorError as exc:
-            form.add_error("token", exc.message)
-        else:
+        if not attempt.refused:
             request.session.pop("enrol_device", None)
             response = _complete(request, user, TOTPDevice.objects.get(pk=device.pk), "totp-enrolment")
             request.session["backup_codes"] = codes
