@@ -129,3 +129,15 @@ def test_views_and_admin_leave_refusals_to_one_place():
         if catching.search(line)
     ]
     assert places == []
+
+
+def test_services_never_refresh_their_callers_instance():
+    """Services return the updated object; the caller decides what to do with its own copy."""
+    places = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in _production_files()
+        if "services" in path.parts or path.name in {"workflow.py", "alerts.py", "notify.py"}
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if "refresh_from_db" in line
+    ]
+    assert places == []

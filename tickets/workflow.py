@@ -134,9 +134,6 @@ def transition(
             after={"status": to, **({"note": note} if note else {})},
         )
         notify_status_entered(Change(sr, before, to), actor=actor, note=note, secrets=secrets or {})
-    # Keep the caller's instance current.
-    if isinstance(service_request, ServiceRequest):
-        service_request.refresh_from_db()
     return sr
 
 

@@ -131,8 +131,7 @@ def console_deactivate(*, actor: Actor, tenant: Tenant, user: User) -> User:
     tell_tenant_admins(
         tenant, template="user_deactivated", context={"user_email": user.email, "by": actor.user.email}, exclude=[actor.user]
     )
-    user.refresh_from_db()
-    return user
+    return User.objects.get(pk=user.pk)
 
 
 @transaction.atomic
@@ -145,8 +144,7 @@ def console_unfreeze(*, actor: Actor, tenant: Tenant, user: User) -> User:
     tell_tenant_admins(
         tenant, template="user_unfrozen", context={"user_email": user.email, "by": actor.user.email}, exclude=[actor.user]
     )
-    user.refresh_from_db()
-    return user
+    return User.objects.get(pk=user.pk)
 
 
 @transaction.atomic

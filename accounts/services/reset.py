@@ -95,7 +95,7 @@ def _eligible_user(email: str) -> User | None:
     return user
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def reset_start(*, email: str, meta: RequestMeta) -> tuple[PasswordResetSession, str]:
     """Open a 15-minute reset session for ``email`` (known or not). Returns it and its raw token."""
     raw, digest = tokens.new_token()
@@ -230,15 +230,14 @@ def reset_verify(*, session: PasswordResetSession, code: str, token: str, meta: 
 
 def _count_wrong_code(user: User, meta: RequestMeta) -> None:
     User.objects.filter(pk=user.pk).update(reset_failed_codes=F("reset_failed_codes") + 1)
-    user.refresh_from_db(fields=["reset_failed_codes"])
-    if user.reset_failed_codes >= MAX_WRONG_CODES:
+    if User.objects.values_list("reset_failed_codes", flat=True).get(pk=user.pk) >= MAX_WRONG_CODES:
         User.objects.filter(pk=user.pk).update(reset_failed_codes=0, reset_blocked_until=now() + BLOCK_PERIOD)
         audit_event_record(
             actor=Actor(kind=ActorKind.ANONYMOUS, label="self-service reset", meta=meta), action="password.reset_blocked", target=user
         )
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def reset_complete(*, session: PasswordResetSession, new_password: str, meta: RequestMeta) -> User:
     """Set the new password after verification. Ends every session; the user is not signed in."""
     session = PasswordResetSession.objects.select_for_update(of=("self",)).select_related("user").get(pk=session.pk)
@@ -288,7 +287,7 @@ def reset_complete(*, session: PasswordResetSession, new_password: str, meta: Re
     return user
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def account_freeze(*, raw_token: str, meta: RequestMeta) -> User | None:
     """ "This wasn't me": freeze the account, end its sessions and alert the admins. Single use."""
     link = (

@@ -369,7 +369,9 @@ def confirmed_request(**kwargs):
 
 
 def record(sr, agent, kind, outcome=CheckOutcome.PASSED, note=""):
-    return services.verification_check_record(service_request=sr, actor=actor(agent), kind=kind, outcome=outcome, note=note)
+    """Record a check as an agent; returns the request as it stands afterwards."""
+    check = services.verification_check_record(service_request=sr, actor=actor(agent), kind=kind, outcome=outcome, note=note)
+    return check.service_request
 
 
 def test_confirmation_passes_the_email_check_by_itself(db):
@@ -381,12 +383,12 @@ def test_confirmation_passes_the_email_check_by_itself(db):
 
 def test_all_required_checks_passed_verify_the_request(db, agent):
     sr, tenant = confirmed_request()
-    services.service_request_match_tenant(service_request=sr, tenant=tenant, actor=actor(agent))
+    sr = services.service_request_match_tenant(service_request=sr, tenant=tenant, actor=actor(agent))
     for kind in OTHER_CHECKS[:-1]:
-        record(sr, agent, kind)
+        sr = record(sr, agent, kind)
         assert sr.status == S.IN_REVIEW, f"not verified before every check passed ({kind})"
 
-    record(sr, agent, OTHER_CHECKS[-1])
+    sr = record(sr, agent, OTHER_CHECKS[-1])
 
     assert sr.status == S.VERIFIED
     assert ("status_changed", sr.requester_email) in _rows(sr)
@@ -401,25 +403,25 @@ def test_without_the_email_check_the_request_is_not_verified(db, agent):
 
 def test_a_failed_check_blocks_verification(db, agent):
     sr, tenant = confirmed_request()
-    services.service_request_match_tenant(service_request=sr, tenant=tenant, actor=actor(agent))
-    record(sr, agent, CheckKind.IDENTITY_EVIDENCE, CheckOutcome.FAILED, note="The ID card is for someone else.")
+    sr = services.service_request_match_tenant(service_request=sr, tenant=tenant, actor=actor(agent))
+    sr = record(sr, agent, CheckKind.IDENTITY_EVIDENCE, CheckOutcome.FAILED, note="The ID card is for someone else.")
     for kind in OTHER_CHECKS[1:]:
-        record(sr, agent, kind)
+        sr = record(sr, agent, kind)
     assert sr.status == S.IN_REVIEW
 
-    record(sr, agent, CheckKind.IDENTITY_EVIDENCE, note="A second, valid ID was sent.")
+    sr = record(sr, agent, CheckKind.IDENTITY_EVIDENCE, note="A second, valid ID was sent.")
     assert sr.status == S.VERIFIED, "the latest record of a check is the one that counts"
 
 
 @pytest.mark.parametrize("outcome", [CheckOutcome.FAILED, CheckOutcome.NOT_POSSIBLE])
 def test_a_check_not_passed_on_a_verified_request_sends_it_back_to_review(db, agent, outcome):
     sr, tenant = confirmed_request()
-    services.service_request_match_tenant(service_request=sr, tenant=tenant, actor=actor(agent))
+    sr = services.service_request_match_tenant(service_request=sr, tenant=tenant, actor=actor(agent))
     for kind in OTHER_CHECKS:
-        record(sr, agent, kind)
+        sr = record(sr, agent, kind)
     assert sr.status == S.VERIFIED
 
-    record(sr, agent, CheckKind.COMPANY_DETAILS, outcome, note="The registry shows another address.")
+    sr = record(sr, agent, CheckKind.COMPANY_DETAILS, outcome, note="The registry shows another address.")
 
     assert sr.status == S.IN_REVIEW
     last = AuditEvent.objects.filter(action="status.changed").order_by("pk").last()
@@ -478,19 +480,19 @@ def test_the_call_back_records_the_phone_on_record_never_the_typed_one(db, agent
 def test_checks_made_against_another_tenant_must_be_made_again(db, agent):
     """Matching a different tenant sends a verified request back, and its call-back goes to the new number."""
     sr, wrong = confirmed_request()
-    services.service_request_match_tenant(service_request=sr, tenant=wrong, actor=actor(agent))
+    sr = services.service_request_match_tenant(service_request=sr, tenant=wrong, actor=actor(agent))
     for kind in OTHER_CHECKS:
-        record(sr, agent, kind)
+        sr = record(sr, agent, kind)
     assert sr.status == S.VERIFIED
     right = factories.TenantFactory(phone_on_record="+33 4 00 00 00 04")
 
-    services.service_request_match_tenant(service_request=sr, tenant=right, actor=actor(agent))
+    sr = services.service_request_match_tenant(service_request=sr, tenant=right, actor=actor(agent))
     assert sr.status == S.IN_REVIEW
-    record(sr, agent, CheckKind.IDENTITY_EVIDENCE, note="Looked at the ID again.")
+    sr = record(sr, agent, CheckKind.IDENTITY_EVIDENCE, note="Looked at the ID again.")
     assert sr.status == S.IN_REVIEW, "the call-back and company checks were made against the other tenant"
 
-    record(sr, agent, CheckKind.CALLBACK_ON_RECORD)
-    record(sr, agent, CheckKind.COMPANY_DETAILS)
+    sr = record(sr, agent, CheckKind.CALLBACK_ON_RECORD)
+    sr = record(sr, agent, CheckKind.COMPANY_DETAILS)
     assert sr.status == S.VERIFIED
     calls = AuditEvent.objects.filter(
         action="check.recorded", after__check=CheckKind.CALLBACK_ON_RECORD, after__outcome=CheckOutcome.PASSED

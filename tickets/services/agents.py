@@ -36,8 +36,7 @@ def service_request_assign(*, service_request: ServiceRequest, actor: Actor, ass
         after={"assignee": assignee.email},
     )
     if sr.status == Status.NEW:
-        transition(sr, Status.IN_REVIEW, actor=actor, role=role)
-    service_request.refresh_from_db()
+        sr = transition(sr, Status.IN_REVIEW, actor=actor, role=role)
     return sr
 
 
@@ -73,8 +72,7 @@ def service_request_match_tenant(*, service_request: ServiceRequest, tenant: Ten
     if sr.status in IN_QUEUE and tenant.pk not in alerts.tenants_already_warned(sr):
         alerts.warn_tenant(sr, tenant, template="takeover_filed", **alerts.filed_context(sr))
     if before != tenant.pk:
-        verification_progress(service_request=sr, actor=actor, role=role, note="tenant changed")
-    service_request.refresh_from_db()
+        sr = verification_progress(service_request=sr, actor=actor, role=role, note="tenant changed")
     return sr
 
 

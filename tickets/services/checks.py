@@ -76,7 +76,8 @@ def _block_message(sr: ServiceRequest, blockers: list[User]) -> StrOrPromise:
 def verification_check_record(
     *, service_request: ServiceRequest, actor: Actor, kind: str, outcome: str, note: str = ""
 ) -> VerificationCheck:
-    """Record one check made by an agent (writes ``check.recorded``).
+    """Record one check made by an agent (writes ``check.recorded``); the check's ``service_request`` is the
+    request as it stands afterwards.
 
     Refuses the checks the portal makes itself (email, DNS), a call-back or former-admin check before
     the tenant is matched, and "former admin gone" while an active global admin signed in recently
@@ -106,6 +107,5 @@ def verification_check_record(
     check = check_write(service_request=sr, kind=kind, outcome=outcome, note=note, actor=actor)
     if sr.status == Status.NEW:
         sr = transition(sr, Status.IN_REVIEW, actor=actor, role=role)
-    verification_progress(service_request=sr, actor=actor, role=role, note=note)
-    service_request.refresh_from_db()
+    check.service_request = verification_progress(service_request=sr, actor=actor, role=role, note=note)
     return check

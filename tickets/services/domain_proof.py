@@ -65,7 +65,6 @@ def domain_proof_look_up(*, service_request: ServiceRequest, actor: Actor, audit
                 },
             )
             verification_progress(service_request=sr, actor=actor, role=SYSTEM)
-    service_request.refresh_from_db()
     return lookup
 
 

@@ -131,7 +131,7 @@ def elevation_approve(*, service_request: ServiceRequest, actor: Actor, elevatio
     (``cooling_off``); the role is granted later by ``elevation_complete``. Writes ``elevation.approved``.
     """
     supervisor_of(actor, _("Only a support supervisor can approve an elevation."))
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         sr = lock(service_request)
         if sr.status in (Status.COOLING_OFF, Status.ELEVATED):
             raise DomainError(_("This elevation has already been approved."))
@@ -193,7 +193,7 @@ def elevation_complete(*, service_request_id: int) -> ServiceRequest | None:
     is open it waits. Returns the request if it moved.
     """
     actor = Actor.system()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         sr = ServiceRequest.objects.select_for_update().filter(pk=service_request_id).first()
         if sr is None or sr.status != Status.COOLING_OFF:
             return None

@@ -49,7 +49,7 @@ def objection_raise(*, raw_token: str, message: str = "", meta: RequestMeta | No
     if link is None:
         raise ObjectionLinkInvalid()
     actor = _objector(link, meta)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         sr = lock(link.service_request)
         if sr.status in CLOSED:
             raise ObjectionLinkInvalid()
@@ -149,7 +149,7 @@ def objection_resolve(*, service_request: ServiceRequest, actor: Actor, decision
     reason = ensure_reason(reason, _("Give the reason for your decision."))
     if decision not in Objection.Resolution.values:
         raise DomainError(_("Choose to reject the request or to continue it."))
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         sr = lock(service_request)
         if sr.status != Status.DISPUTED:
             raise DomainError(_("This request is not disputed."))

@@ -58,7 +58,7 @@ def service_request_submit(
     are written together. ``data`` holds the form's cleaned fields (model field names).
     """
     raw, digest = tokens.new_token()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         for _attempt in range(5):
             try:
                 with transaction.atomic():  # a savepoint: a reference collision retries, nothing else is lost
@@ -103,7 +103,7 @@ def service_request_confirm_email(*, reference: str, token: str, meta: RequestMe
     used or expired link, with the same message in each case.
     """
     invalid = DomainError(_invalid_link_message())
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         sr = ServiceRequest.objects.select_for_update().filter(reference=reference.upper()).first()
         if sr is None or not tokens.matches(token, sr.confirmation_token_hash):
             raise invalid
@@ -142,7 +142,7 @@ def _tracking_expired(sr: ServiceRequest) -> bool:
     return bool(sr.status in CLOSED and sr.closed_at and now() > sr.closed_at + settings.SERVICE_REQUEST_TRACKING_GRACE)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def service_request_send_tracking_link(*, reference: str, email: str, meta: RequestMeta | None = None) -> None:
     """Email a fresh private link if ``email`` is the request's; otherwise do nothing, silently.
 
@@ -170,7 +170,7 @@ def service_request_requester_reply(
     requester's evidence (identity, company details, former admin gone) are voided, the timeline saying
     why. Once approved, the elevation is fixed: the requester may still write, but not add files.
     """
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         sr = ServiceRequest.objects.select_for_update().get(pk=service_request.pk)
         if not requester_can_reply(sr):
             raise DomainError(_closed_message())

@@ -164,7 +164,8 @@ class Command(BaseCommand):
             staff = self._staff()
             self._tenants()
             self._tenant_admin_devices()
-            links = self._requests(staff)
+        # Each request is filed and moved by the services, each step its own unit of work, as in the portal.
+        links = self._requests(staff)
         self._print(staff, links)
 
     def _staff(self):
