@@ -6,7 +6,12 @@ from .actions import AuditAction
 
 
 class AuditEvent(models.Model):
-    """An append-only record of a change that matters to security."""
+    """An append-only record of a change that matters to security.
+
+    PostgreSQL refuses UPDATE and DELETE on this table (a trigger); each event carries the hash chained
+    from the one before it (``audit.chain``), so that an edit, a removal or a cut-off end shows.
+    The people it names are never deleted (PROTECT): accounts are deactivated instead.
+    """
 
     created_at = models.DateTimeField(_("when"), db_index=True)
     actor = models.ForeignKey(
@@ -14,7 +19,7 @@ class AuditEvent(models.Model):
         verbose_name=_("actor"),
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     # Who acted when there is no user account: "requester <email>", "system".
@@ -27,13 +32,15 @@ class AuditEvent(models.Model):
         verbose_name=_("tenant"),
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         related_name="audit_events",
     )
     before = models.JSONField(_("before"), default=dict, blank=True)
     after = models.JSONField(_("after"), default=dict, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
+    # sha256(previous event's chain_hash ‖ canonical JSON of this event's content), hex.
+    chain_hash = models.CharField(_("chain hash"), max_length=64, editable=False)
 
     class Meta:
         verbose_name = _("audit event")
@@ -43,3 +50,16 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.target_type}:{self.target_id}"
+
+
+class AuditChainHead(models.Model):
+    """The chain's head: one row, locked by every writer so that concurrent events form one chain."""
+
+    last_event_id = models.BigIntegerField(null=True, blank=True)
+    last_hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("audit chain head")
+
+    def __str__(self):
+        return f"head {self.last_event_id}: {self.last_hash}"

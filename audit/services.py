@@ -4,14 +4,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from portal.clock import now
 
 from .actions import AuditAction
-from .models import AuditEvent
+from .chain import GENESIS, link_hash
+from .models import AuditChainHead, AuditEvent
 
 if TYPE_CHECKING:  # for annotations only: audit sits below the domain apps
     from accounts.models import Tenant
@@ -76,22 +77,38 @@ def audit_event_record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one audit event for ``target``. Must be called inside the change's transaction.
+    """Append one audit event for ``target``, chained to the one before. Must run in the change's transaction.
 
-    ``action`` must be in the registry (``audit.actions.AuditAction``): a ValueError otherwise.
+    ``action`` must be in the registry (``audit.actions.AuditAction``): a ValueError otherwise. The chain's
+    head row is locked until the transaction ends, so that concurrent writers keep one chain in id order.
     """
     action = AuditAction(action)
     meta = actor.meta or RequestMeta()
-    return AuditEvent.objects.create(
-        created_at=now(),
-        actor=actor.user,
-        actor_label=actor.describe(),
-        action=action,
-        target_type=target._meta.label_lower,
-        target_id=str(target.pk),
-        tenant=tenant,
-        before=before or {},
-        after=after or {},
-        ip_address=meta.ip_address,
-        user_agent=meta.user_agent,
-    )
+    values: dict[str, Any] = {
+        "created_at": now(),
+        "actor_id": actor.user.pk if actor.user is not None else None,
+        "actor_label": actor.describe()[:254],
+        "action": str(action),
+        "target_type": target._meta.label_lower,
+        "target_id": str(target.pk),
+        "tenant_id": tenant.pk if tenant is not None else None,
+        "before": before or {},
+        "after": after or {},
+        "ip_address": meta.ip_address,
+        "user_agent": meta.user_agent,
+    }
+    with transaction.atomic():
+        head = _locked_head()
+        chain_hash = link_hash(head.last_hash, values)
+        event = AuditEvent.objects.create(**values, chain_hash=chain_hash)
+        head.last_event_id, head.last_hash = event.pk, chain_hash
+        head.save(update_fields=["last_event_id", "last_hash"])
+    return event
+
+
+def _locked_head() -> AuditChainHead:
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:  # the first event ever (the migration makes this row; a flushed test database has none)
+        AuditChainHead.objects.get_or_create(pk=1, defaults={"last_hash": GENESIS})
+        head = AuditChainHead.objects.select_for_update().get(pk=1)
+    return head

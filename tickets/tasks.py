@@ -21,3 +21,13 @@ def elevations_complete_due() -> int:
 @shared_task
 def domain_proofs_look_up() -> int:
     return services.domain_proofs_look_up()
+
+
+@shared_task
+def audit_head_publish() -> str:
+    return services.audit_head_publish()
+
+
+@shared_task
+def audit_log_check() -> bool:
+    return services.audit_log_check().ok

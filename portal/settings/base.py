@@ -174,6 +174,9 @@ CELERY_BEAT_SCHEDULE = {
     "service-requests-alert-overdue": {"task": "tickets.tasks.service_requests_alert_overdue", "schedule": 300.0},
     "elevations-complete-due": {"task": "tickets.tasks.elevations_complete_due", "schedule": 60.0},
     "domain-proofs-look-up": {"task": "tickets.tasks.domain_proofs_look_up", "schedule": 300.0},
+    # Daily: copy the audit chain's head out of the database, and check the whole chain.
+    "audit-head-publish": {"task": "tickets.tasks.audit_head_publish", "schedule": 86400.0},
+    "audit-log-check": {"task": "tickets.tasks.audit_log_check", "schedule": 86400.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 

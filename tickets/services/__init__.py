@@ -8,6 +8,7 @@ from .agents import (  # noqa: F401
     service_request_reject,
     service_requests_link,
 )
+from .audit_watch import audit_head_publish, audit_log_check  # noqa: F401
 from .checks import verification_check_record  # noqa: F401
 from .domain_proof import domain_proof_look_up, domain_proofs_look_up  # noqa: F401
 from .elevation import (  # noqa: F401

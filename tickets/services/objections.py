@@ -1,6 +1,8 @@
 """Objections: anyone told of a request can put it on hold with one click; only an independent
 supervisor decides what happens next."""
 
+from datetime import datetime
+
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
@@ -110,8 +112,10 @@ def _tell_objectors(sr: ServiceRequest, objections: list[Objection], *, decision
         )
 
 
-def _close_open(sr: ServiceRequest, *, decision: str, reason: str, by: User | None = None) -> list[Objection]:
-    moment = now()
+def _close_open(
+    sr: ServiceRequest, *, decision: str, reason: str, by: User | None = None, moment: datetime | None = None
+) -> list[Objection]:
+    moment = moment or now()
     objections = list(selectors.open_objections(sr).select_related("link__user").select_for_update(of=("self",)))
     for objection in objections:
         objection.resolved_at = moment
@@ -157,7 +161,7 @@ def objection_resolve(*, service_request: ServiceRequest, actor: Actor, decision
         if elevation is not None and actor.user.pk in (elevation.proposed_by_id, elevation.approved_by_id):
             raise DomainError(_("You proposed or approved this elevation: another supervisor must decide."))
         moment = now()
-        objections = _close_open(sr, decision=decision, reason=reason, by=actor.user)
+        objections = _close_open(sr, decision=decision, reason=reason, by=actor.user, moment=moment)
         audit_event_record(
             actor=actor,
             action="objection.resolved",
