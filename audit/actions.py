@@ -31,6 +31,8 @@ class AuditAction(models.TextChoices):
     ELEVATION_COMPLETED = "elevation.completed", _("made the new global admin, after the waiting period")
     OBJECTION_RAISED = "objection.raised", _("objected to the request")
     OBJECTION_RESOLVED = "objection.resolved", _("resolved an objection")
+    REQUEST_PURGED = "request.purged", _("purged the request's personal data after the retention period")
+    REQUEST_EXPORTED = "request.exported", _("exported the request for a data access request")
     # Users, roles and tenants
     USER_CREATED = "user.created", _("created the account")
     USER_INVITED = "user.invited", _("invited a user")

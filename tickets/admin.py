@@ -2,7 +2,7 @@
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -125,8 +125,23 @@ class ServiceRequestAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.evidence_view),
                 name="tickets_servicerequest_evidence",
             ),
+            path("<int:pk>/export/", self.admin_site.admin_view(self.export_view), name="tickets_servicerequest_export"),
             *super().get_urls(),
         ]
+
+    def export_view(self, request, pk):
+        """A supervisor downloads one request as JSON, for a data access request (audited)."""
+        if request.method != "POST":
+            raise Http404
+        sr = get_object_or_404(ServiceRequest, pk=pk)
+        with refusal_shown(request) as attempt:
+            data = services.service_request_export(service_request=sr, actor=_actor(request))
+        if attempt.refused:
+            raise PermissionDenied
+        response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
+        response["Content-Disposition"] = f'attachment; filename="{sr.reference}.json"'
+        response["Cache-Control"] = "private, no-store"
+        return response
 
     def evidence_view(self, request, pk, evidence_id):
         if not request.user.has_perm("tickets.open_evidence"):

@@ -105,6 +105,7 @@ class ServiceRequest(models.Model):
     updated_at = models.DateTimeField(_("updated"), default=now)
     email_confirmed_at = models.DateTimeField(_("email confirmed"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    personal_data_purged_at = models.DateTimeField(_("personal data purged"), null=True, blank=True, editable=False)
 
     # Secrets of the requester's links, hashed (sha256); raw values exist only in emails.
     confirmation_token_hash = models.CharField(max_length=64, blank=True, editable=False)

@@ -31,3 +31,8 @@ def audit_head_publish() -> str:
 @shared_task
 def audit_log_check() -> bool:
     return services.audit_log_check().ok
+
+
+@shared_task
+def service_requests_purge_expired() -> int:
+    return len(services.service_requests_purge_expired())

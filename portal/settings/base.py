@@ -177,6 +177,7 @@ CELERY_BEAT_SCHEDULE = {
     # Daily: copy the audit chain's head out of the database, and check the whole chain.
     "audit-head-publish": {"task": "tickets.tasks.audit_head_publish", "schedule": 86400.0},
     "audit-log-check": {"task": "tickets.tasks.audit_log_check", "schedule": 86400.0},
+    "personal-data-purge": {"task": "tickets.tasks.service_requests_purge_expired", "schedule": 86400.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -227,6 +228,8 @@ DNS_TIMEOUT = env.float("DNS_TIMEOUT_SECONDS", default=3.0)
 # The periodic lookup looks again at most this often per request, for requests this recent.
 DOMAIN_PROOF_RECHECK = timedelta(minutes=10)
 DOMAIN_PROOF_LOOKUP_FOR = timedelta(days=14)
+# Closed requests keep their evidence files and personal data this long, then beat purges them.
+PERSONAL_DATA_RETENTION = timedelta(days=env.int("PERSONAL_DATA_RETENTION_DAYS", default=90))
 OUTBOX_MAX_ATTEMPTS = 30  # with the backoff below an hour, about a day of outage
 
 LOGGING = {

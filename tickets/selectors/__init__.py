@@ -1,6 +1,7 @@
 """Reads about service requests. Selectors never write and never import services or the workflow."""
 
 from .checks import Proof, checklist, checks_all_passed, latest_checks, passed_kinds, proof  # noqa: F401
+from .export import service_request_export_data  # noqa: F401
 from .guardians import (  # noqa: F401
     Recipient,
     admins_signed_in_since,

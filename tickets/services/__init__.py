@@ -22,6 +22,7 @@ from .elevation import (  # noqa: F401
 )
 from .objections import objection_link_for, objection_raise, objection_resolve  # noqa: F401
 from .periodic import service_requests_alert_overdue, service_requests_expire_unconfirmed  # noqa: F401
+from .purge import service_request_export, service_request_purge_personal_data, service_requests_purge_expired  # noqa: F401
 from .requesters import (  # noqa: F401
     evidence_open,
     service_request_cancel,
