@@ -5,7 +5,7 @@ from django_countries.fields import CountryField
 
 from portal.clock import now
 
-from .storage import private_storage
+from .storage import evidence_storage
 
 
 class Status(models.TextChoices):
@@ -151,7 +151,7 @@ class Evidence(models.Model):
 
     service_request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="evidence")
     message = models.ForeignKey("Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments")
-    file = models.FileField(upload_to="evidence/%Y/%m/", storage=private_storage)
+    file = models.FileField(upload_to="evidence/%Y/%m/", storage=evidence_storage)
     original_name = models.CharField(_("file name"), max_length=255)
     content_type = models.CharField(_("type"), max_length=64)
     size = models.PositiveIntegerField(_("size (bytes)"))

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 env = environ.Env()
@@ -119,9 +120,56 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATICFILES_DIRS = [BASE_DIR / "portal" / "static"]
-# Evidence is stored here, outside any URL; only a permission-checking view serves it.
+# Evidence with EVIDENCE_STORAGE=filesystem is stored here, outside any URL; only a permission-checking view serves it.
 PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
 MEDIA_ROOT = VAR_DIR / "media"
+
+
+def evidence_storage_settings() -> dict:
+    """``STORAGES["evidence"]`` from the environment (tickets/storage; docs/operations.md, "Evidence files").
+
+    ``filesystem`` (the default): PRIVATE_MEDIA_ROOT, for the demo and a single web node. ``s3``: a private
+    bucket of an S3-compatible store that every web node reads. Either way nothing links to a file: the staff
+    evidence view streams it. A value that would make the files public is refused at start.
+    """
+    kind = env.str("EVIDENCE_STORAGE", default="filesystem")
+    if kind == "filesystem":
+        return {"BACKEND": "tickets.storage.PrivateFileSystemStorage"}
+    if kind != "s3":
+        raise ImproperlyConfigured(f"EVIDENCE_STORAGE is {kind!r}: it must be filesystem or s3.")
+    # "private", or "bucket-owner-full-control" (also private) for an AWS bucket whose ACLs are disabled,
+    # the default for new buckets, which refuses any other ACL; "" sends none (an object is private by default).
+    acl = env.str("AWS_DEFAULT_ACL", default="private")
+    if acl not in ("private", "bucket-owner-full-control", ""):
+        raise ImproperlyConfigured(f"AWS_DEFAULT_ACL is {acl!r}: evidence objects must stay private.")
+    encryption = env.str("AWS_S3_SERVER_SIDE_ENCRYPTION", default="")
+    if encryption not in ("", "AES256", "aws:kms", "aws:kms:dsse"):
+        raise ImproperlyConfigured(f"AWS_S3_SERVER_SIDE_ENCRYPTION is {encryption!r}: use AES256, aws:kms or aws:kms:dsse.")
+    # Stored as an opaque download whatever type the browser claimed: the view sets the checked type itself.
+    object_parameters = {"ContentType": "application/octet-stream", "ContentDisposition": "attachment"}
+    if encryption:
+        object_parameters["ServerSideEncryption"] = encryption
+        if kms_key := env.str("AWS_S3_SSE_KMS_KEY_ID", default=""):
+            object_parameters["SSEKMSKeyId"] = kms_key
+    return {
+        "BACKEND": "tickets.storage.s3.PrivateS3Storage",
+        # Credentials are not settings: boto3 reads AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN or a role.
+        "OPTIONS": {
+            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+            "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="") or None,
+            "default_acl": acl or None,
+            "object_parameters": object_parameters,
+        },
+    }
+
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "evidence": evidence_storage_settings(),
+}
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

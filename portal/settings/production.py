@@ -31,4 +31,5 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "evidence": STORAGES["evidence"],  # noqa: F405  (from EVIDENCE_STORAGE, base.py)
 }
