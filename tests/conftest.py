@@ -147,3 +147,20 @@ def dns_black_hole(settings):
     settings.DNS_TIMEOUT = 0.5
     yield hole
     hole.close()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """An S3 endpoint on a free port of 127.0.0.1 (moto's server, tests/s3.py), shared by the whole run."""
+    from .s3 import S3Endpoint
+
+    endpoint = S3Endpoint().start()
+    yield endpoint
+    endpoint.stop()
+
+
+@pytest.fixture
+def s3_evidence(s3_endpoint, settings, monkeypatch):
+    """Evidence goes to a new bucket of the test S3 endpoint, configured from the environment as on a web
+    node (``EVIDENCE_STORAGE=s3``...). Returns the bucket (tests/s3.py)."""
+    return s3_endpoint.new_bucket().use_for_evidence(settings, monkeypatch)
