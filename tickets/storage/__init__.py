@@ -3,8 +3,9 @@
 ``evidence_storage()`` is the one way to reach them: the ``Evidence.file`` field gets it, so saving an
 upload and opening it for the staff view go through it, and so must anything else that reads, lists or
 deletes evidence. Which backend it is comes from the environment (``EVIDENCE_STORAGE``, read in
-``portal/settings/base.py``): this folder's ``PrivateFileSystemStorage`` (one node) or ``s3.PrivateS3Storage``
-(a private bucket that every web node reads). Neither has a URL: the staff view streams the file.
+``portal/settings/base.py``): ``PrivateFileSystemStorage`` below (``PRIVATE_MEDIA_ROOT``, one node) or
+``s3.PrivateS3Storage`` (a private bucket that every web node reads). Neither has a URL: the staff view
+streams the file.
 """
 
 import os

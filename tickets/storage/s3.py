@@ -13,10 +13,12 @@ from . import NoURL
 
 
 class PrivateS3Storage(NoURL, S3Storage):
-    """Private objects (see ``default_acl`` and ``object_parameters`` in ``portal/settings/base.py``),
-    no URLs, and a random key for every file."""
+    """Private objects (``default_acl`` and ``object_parameters`` in ``portal/settings/base.py``), no URLs,
+    and a random key for every file."""
 
-    file_overwrite = False
+    # A file opened for the staff view is downloaded into memory and never rolled over to a temporary file
+    # (0 means never; evidence is at most EVIDENCE_MAX_BYTES): an identity document stays off the node's disk.
+    max_memory_size = 0
 
     def get_available_name(self, name, max_length=None):
         # S3 has no "create unless it exists": two web nodes saving the same file name at once would both
