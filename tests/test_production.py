@@ -1,0 +1,124 @@
+"""Production as an operator runs it: collectstatic, whitenoise's manifest, gunicorn, JSON logs.
+
+portal/settings/test.py leaves whitenoise out; these tests run the production settings in processes of
+their own (the test database, the test broker, STATIC_ROOT in a temporary folder), as a deploy would.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+# The processes use the test database (read only); the mark makes pytest-django create it.
+pytestmark = pytest.mark.django_db
+
+HASHED_CSS = re.compile(r"/static/vendor/bootstrap/bootstrap\.min\.[0-9a-f]{12}\.css")
+
+
+@pytest.fixture(scope="module")
+def production_env(django_db_setup, tmp_path_factory):
+    """The environment of a production process, on the database pytest-django created for this run."""
+    s = connection.settings_dict
+    database_url = (
+        f"postgres://{quote(s['USER'])}:{quote(s['PASSWORD'] or '')}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    )
+    folder = tmp_path_factory.mktemp("production")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SENTRY_")) and k != "SECRET_KEY"}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "portal.settings.production",
+            "PORTAL_ENV_FILE": os.devnull,  # a developer's .env must not decide these tests
+            "SECRET_KEY": "production-test-" + "x" * 50,
+            "DATABASE_URL": database_url,
+            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+            "CACHE_URL": os.environ.get("TEST_CACHE_URL", "rediscache://127.0.0.1:6379/1"),
+            "EMAIL_URL": "smtp://127.0.0.1:25",
+            "VAR_DIR": str(folder / "var"),
+            "STATIC_ROOT": str(folder / "static"),
+            "SECURE_SSL_REDIRECT": "false",
+            "ALLOWED_HOSTS": "testserver,127.0.0.1",
+            "CONN_MAX_AGE": "0",  # no connection outlives a request: the test database can be dropped after
+        }
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def collected(production_env):
+    """``manage.py collectstatic`` under the production settings, as a deploy runs it."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput"],
+        cwd=ROOT,
+        env=production_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (Path(production_env["STATIC_ROOT"]) / "staticfiles.json").exists()
+    return production_env
+
+
+# Runs in a process of its own under the production settings; prints one JSON line per request.
+CLIENT_SCRIPT = """
+import json, sys
+import django
+django.setup()
+from django.test import Client
+
+client = Client(raise_request_exception=False)  # a 500 is an answer here, as a browser sees it
+for line in sys.stdin:
+    request = json.loads(line)
+    response = client.get(request["path"], headers=request.get("headers", {}))
+    streamed = response.streaming_content if response.streaming else [response.content]
+    print(json.dumps({
+        "status": response.status_code,
+        "headers": dict(response.headers),
+        "body": b"".join(streamed).decode("utf-8", "replace"),
+    }), flush=True)
+"""
+
+
+def _get(env, *requests):
+    """GET each of ``requests`` (a path, or {"path": ..., "headers": {...}}) with django.test.Client in a
+    production process; returns the responses and the process's log (stderr)."""
+    lines = [json.dumps(r if isinstance(r, dict) else {"path": r}) for r in requests]
+    result = subprocess.run(
+        [sys.executable, "-c", CLIENT_SCRIPT],
+        cwd=ROOT,
+        env=env,
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()], result.stderr
+
+
+def _json_lines(log):
+    records = [json.loads(line) for line in log.splitlines() if line.strip()]
+    assert records, "no log line at all"
+    return records
+
+
+@pytest.mark.parametrize("path", ["/login/", "/requests/new/"])
+def test_pages_render_with_whitenoise_and_the_manifest_and_their_static_files_are_served(collected, path):
+    (page,), _ = _get(collected, path)
+    assert page["status"] == 200, page["body"][:2000]
+    # The page names the hashed file of the manifest, and whitenoise serves it, for a year, unchanged.
+    stylesheet = HASHED_CSS.search(page["body"])
+    assert stylesheet, "no hashed stylesheet in the page"
+    (served,), _ = _get(collected, stylesheet.group(0))
+    assert served["status"] == 200
+    assert "immutable" in served["headers"]["Cache-Control"]
+    on_disk = Path(collected["STATIC_ROOT"]) / stylesheet.group(0).removeprefix("/static/")
+    assert served["body"] == on_disk.read_text()
