@@ -1,8 +1,11 @@
 """Health check, settings and translations: what an operator and a French user notice."""
 
 import os
+import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -28,6 +31,75 @@ def test_healthz_names_the_broker_when_it_is_down(client, db):
     assert response.status_code == 503
     body = response.json()
     assert body["database"] == "ok" and body["broker"] != "ok"
+
+
+def test_livez_answers_without_the_database_or_the_broker(client):
+    # No db fixture: a query would fail the test. A broker outage must not make the process look dead.
+    from portal.celery import app
+
+    original = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    try:
+        response = client.get("/livez")
+    finally:
+        app.conf.broker_url = original
+    assert response.status_code == 200
+    assert response.content == b"ok"
+
+
+def test_readyz_reports_database_broker_and_a_rendered_page(client, db):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "broker": "ok", "page": "ok"}
+
+
+def test_readyz_names_the_broker_when_it_is_down(client, db):
+    from portal.celery import app
+
+    original = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    try:
+        response = client.get("/readyz")
+    finally:
+        app.conf.broker_url = original
+    assert response.status_code == 503
+    assert response.json() == {"database": "ok", "broker": "error: OperationalError", "page": "ok"}
+
+
+@pytest.fixture
+def silent_server():
+    """A TCP server on 127.0.0.1 that accepts connections and never says a word: a hung database."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    yield server.getsockname()[1]
+    server.close()
+
+
+@pytest.mark.parametrize("endpoint", ["/healthz", "/readyz"])
+def test_a_database_that_never_answers_fails_the_check_in_time(client, db, settings, silent_server, endpoint):
+    from django.db import connections
+
+    # The checks' own connections (one per check thread) go to the silent server; this test's stays.
+    settings.HEALTH_CHECK_TIMEOUT = 0.5
+    original = connections.settings["default"]
+    connections.settings["default"] = {**original, "HOST": "127.0.0.1", "PORT": str(silent_server)}
+    try:
+        # In a thread of its own, so that a probe that hangs fails this test instead of hanging it.
+        answered = {}
+        probe = threading.Thread(target=lambda: answered.update(response=client.get(endpoint)), daemon=True)
+        started = time.monotonic()
+        probe.start()
+        probe.join(5)
+        elapsed = time.monotonic() - started
+    finally:
+        connections.settings["default"] = original
+    assert "response" in answered, f"{endpoint} did not answer in 5 s"
+    response = answered["response"]
+    assert response.status_code == 503
+    assert response.json()["database"] == "timeout"
+    assert response.json()["broker"] == "ok"
+    assert elapsed < 2
 
 
 def _run_settings(module, env_extra):

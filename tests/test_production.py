@@ -122,3 +122,20 @@ def test_pages_render_with_whitenoise_and_the_manifest_and_their_static_files_ar
     assert "immutable" in served["headers"]["Cache-Control"]
     on_disk = Path(collected["STATIC_ROOT"]) / stylesheet.group(0).removeprefix("/static/")
     assert served["body"] == on_disk.read_text()
+
+
+def test_without_collectstatic_readiness_fails_while_liveness_and_health_answer(production_env, tmp_path):
+    # What the issue saw: no manifest, every page 500, /healthz 200. /readyz must take it out of rotation.
+    env = {**production_env, "STATIC_ROOT": str(tmp_path / "never-collected")}
+    (login, healthz, livez, readyz), _ = _get(env, "/login/", "/healthz", "/livez", "/readyz")
+    assert login["status"] == 500
+    assert healthz["status"] == 200
+    assert livez["status"] == 200
+    assert readyz["status"] == 503
+    assert json.loads(readyz["body"]) == {"database": "ok", "broker": "ok", "page": "error: ValueError"}
+
+
+def test_with_collectstatic_the_instance_is_ready(collected):
+    (readyz,), _log = _get(collected, "/readyz")
+    assert readyz["status"] == 200, readyz["body"] + _log
+    assert json.loads(readyz["body"]) == {"database": "ok", "broker": "ok", "page": "ok"}

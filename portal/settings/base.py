@@ -280,6 +280,9 @@ DOMAIN_PROOF_LOOKUP_FOR = timedelta(days=14)
 PERSONAL_DATA_RETENTION = timedelta(days=env.int("PERSONAL_DATA_RETENTION_DAYS", default=90))
 OUTBOX_MAX_ATTEMPTS = 30  # with the backoff below an hour, about a day of outage
 
+# /healthz and /readyz: each check (database, broker, a page) answers within this or counts as failed.
+HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
