@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from django.template.loader import render_to_string
 
 from .celery import app as celery_app
+from .logs import request_id
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +48,12 @@ def page() -> None:
 def run(checks: dict[str, Callable[[], None]]) -> dict[str, str]:
     """``{name: "ok" | "error: <ExceptionClass>" | "timeout"}``, in at most about HEALTH_CHECK_TIMEOUT seconds."""
     results: dict[str, str] = {}
+    current_request_id = request_id.get()
 
     def target(name: str, check: Callable[[], None]) -> None:
+        # A new thread starts with an empty context, on purpose: Django keeps database connections per
+        # context, and this one must be the thread's own. The request id is carried over by hand.
+        request_id.set(current_request_id)
         try:
             check()
             results[name] = OK

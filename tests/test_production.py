@@ -139,3 +139,44 @@ def test_with_collectstatic_the_instance_is_ready(collected):
     (readyz,), _log = _get(collected, "/readyz")
     assert readyz["status"] == 200, readyz["body"] + _log
     assert json.loads(readyz["body"]) == {"database": "ok", "broker": "ok", "page": "ok"}
+
+
+def test_a_request_logs_one_json_line_with_its_id_and_no_query_string(collected):
+    (response,), log = _get(collected, {"path": "/login/?token=SECRET-QUERY", "headers": {"X-Request-ID": "lb-42.a_b"}})
+    assert response["status"] == 200
+    assert response["headers"]["X-Request-ID"] == "lb-42.a_b"
+    records = _json_lines(log)
+    mine = [r for r in records if r.get("request_id") == "lb-42.a_b"]
+    assert len(mine) == 1, records
+    assert mine[0]["logger"] == "portal.request"
+    assert mine[0]["message"] == "GET login/ 200"
+    assert mine[0]["status"] == 200 and mine[0]["level"] == "INFO"
+    assert "SECRET-QUERY" not in log
+
+
+def test_every_line_of_a_request_carries_its_id_even_those_django_writes_after_the_response(collected):
+    # A 404 is logged by django.request once the middleware has returned; a tracking link's token is in
+    # its query string, and Django's own record carries the request (str() of which shows the query).
+    (response,), log = _get(collected, "/no-such-page/?token=SECRET-QUERY")
+    assert response["status"] == 404
+    request_id = response["headers"]["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id)
+    records = [r for r in _json_lines(log) if r["logger"] in ("django.request", "portal.request")]
+    assert {r["logger"] for r in records} == {"django.request", "portal.request"}, records
+    assert all(r["request_id"] == request_id for r in records), records
+    assert "SECRET-QUERY" not in log
+
+
+def test_the_token_in_a_set_password_path_is_not_logged(collected):
+    (response,), log = _get(collected, "/account/set-password/MQ/SECRET-PATH-TOKEN/")
+    assert response["status"] == 200
+    assert any(r.get("message") == "GET account/set-password/<uidb64>/<token>/ 200" for r in _json_lines(log))
+    assert "SECRET-PATH-TOKEN" not in log
+
+
+@pytest.mark.parametrize("incoming", ["has space", "x" * 65, 'quote"', "<script>", ""])
+def test_an_unsafe_incoming_request_id_is_replaced(collected, incoming):
+    (response,), log = _get(collected, {"path": "/livez", "headers": {"X-Request-ID": incoming}})
+    request_id = response["headers"]["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id)
+    assert [r["request_id"] for r in _json_lines(log) if r["logger"] == "portal.request"] == [request_id]

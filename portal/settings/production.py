@@ -2,6 +2,8 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.logs import JSON_FORMATTER
+
 from .base import *  # noqa: F401,F403
 from .base import env
 
@@ -33,4 +35,14 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
     "evidence": STORAGES["evidence"],  # noqa: F405  (from EVIDENCE_STORAGE, base.py)
+}
+
+# One JSON object per line, each with the id of its request (portal/logs.py, portal/middleware.py).
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "portal.logs.RequestIdFilter"}},
+    "formatters": {"json": JSON_FORMATTER},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
