@@ -7,8 +7,13 @@ their own (the test database, the test broker, STATIC_ROOT in a temporary folder
 import json
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from urllib.parse import quote
 
@@ -180,3 +185,90 @@ def test_an_unsafe_incoming_request_id_is_replaced(collected, incoming):
     request_id = response["headers"]["X-Request-ID"]
     assert re.fullmatch(r"[0-9a-f]{32}", request_id)
     assert [r["request_id"] for r in _json_lines(log) if r["logger"] == "portal.request"] == [request_id]
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Gunicorn:
+    """``gunicorn -c gunicorn.conf.py portal.wsgi`` on a free port, its output in a file."""
+
+    def __init__(self, env, log_path):
+        self.port = _free_port()
+        self.log_path = log_path
+        self.env = {**env, "WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "2"}
+
+    def __enter__(self):
+        self.log = open(self.log_path, "w")  # noqa: SIM115  (closed in __exit__)
+        self.process = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("gunicorn")),
+                "-c",
+                "gunicorn.conf.py",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "portal.wsgi",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log_path.read_text()
+            try:
+                if self.get("/livez")[0] == 200:
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("gunicorn did not answer /livez in 30 s:\n" + self.log_path.read_text())
+
+    def get(self, path):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as response:  # noqa: S310  (our own server)
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+    def __exit__(self, *exc):
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+        self.log.close()
+
+
+def test_gunicorn_serves_pages_and_static_files_and_its_log_holds_no_token(collected, tmp_path):
+    log_path = tmp_path / "gunicorn.log"
+    with Gunicorn(collected, log_path) as server:
+        status, _, body = server.get("/login/?token=SECRET-QUERY")
+        assert status == 200
+        stylesheet = HASHED_CSS.search(body.decode())
+        assert stylesheet, "no hashed stylesheet in the page"
+        status, headers, _ = server.get(stylesheet.group(0) + "?v=SECRET-QUERY")
+        assert status == 200 and "immutable" in headers["Cache-Control"]
+        status, _, _ = server.get("/requests/new/?token=SECRET-QUERY&email=someone%40example.com")
+        assert status == 200
+        status, _, _ = server.get("/account/set-password/MQ/SECRET-PATH-TOKEN/?token=SECRET-QUERY")
+        assert status == 200
+        status, _, body = server.get("/readyz")
+        assert status == 200, body
+    log = log_path.read_text()
+    access = [r for r in _json_lines(log) if r["logger"] == "gunicorn.access"]
+    # The access log is there (the test would pass on an empty one otherwise), with paths and request ids.
+    assert [r["message"].split()[:3] for r in access if "livez" not in r["message"]] == [
+        ["GET", "/login/", "200"],
+        ["GET", stylesheet.group(0), "200"],
+        ["GET", "/requests/new/", "200"],
+        ["GET", "/account/set-password/-/-/", "200"],
+        ["GET", "/readyz", "200"],
+    ]
+    assert all(re.search(r"request_id=[0-9a-f]{32}$", r["message"]) for r in access), access
+    assert "SECRET" not in log
+    assert "someone" not in log
