@@ -272,3 +272,77 @@ def test_gunicorn_serves_pages_and_static_files_and_its_log_holds_no_token(colle
     assert all(re.search(r"request_id=[0-9a-f]{32}$", r["message"]) for r in access), access
     assert "SECRET" not in log
     assert "someone" not in log
+
+
+SENTRY_SCRIPT = """
+import json
+import django
+django.setup()
+import sentry_sdk
+from sentry_sdk.transport import Transport
+
+client = sentry_sdk.get_client()
+print(json.dumps({"active": client.is_active()}), flush=True)
+if client.is_active():
+    sent = []
+
+    class Kept(Transport):  # instead of the network: keeps what would have been sent
+        def capture_envelope(self, envelope):
+            sent.extend(item.payload.json for item in envelope.items if item.payload.json)
+
+    client.transport = Kept(client.options)
+    from django.test import Client
+
+    browser = Client(raise_request_exception=False)
+    browser.cookies["sessionid"] = "SECRET-COOKIE"
+    response = browser.get("/login/?token=SECRET-QUERY", headers={"Referer": "https://x.example/requests/A/?token=SECRET-REFERER"})
+    sentry_sdk.flush()
+    print(json.dumps({"status": response.status_code, "events": sent, "pii": client.options["send_default_pii"]}), flush=True)
+"""
+
+
+def _sentry(env):
+    result = subprocess.run([sys.executable, "-c", SENTRY_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_without_a_sentry_dsn_sentry_is_not_started(production_env):
+    assert _sentry(production_env) == [{"active": False}]
+
+
+def test_with_a_sentry_dsn_an_error_is_reported_without_tokens_cookies_or_referrer(production_env, tmp_path):
+    # A page that fails (no collectstatic): Django's integration reports it. Nothing leaves the process:
+    # the transport is replaced, and the DSN names a closed port on this machine anyway.
+    env = {**production_env, "STATIC_ROOT": str(tmp_path / "never-collected"), "SENTRY_DSN": "http://public@127.0.0.1:9/1"}
+    started, reported = _sentry(env)
+    assert started == {"active": True}
+    assert reported["status"] == 500 and reported["pii"] is False
+    errors = [e for e in reported["events"] if e.get("exception")]
+    assert errors, reported["events"]
+    assert errors[0]["exception"]["values"][-1]["type"] == "ValueError"
+    assert errors[0]["transaction"] == "/login/"  # the URL pattern, never the query string
+    assert "SECRET" not in json.dumps(reported["events"])
+
+
+def test_before_send_scrubs_query_strings_cookies_and_path_tokens():
+    from portal.sentry import before_send
+
+    event = {
+        "request": {
+            "url": "https://portal.example.com/account/set-password/MQ/SECRET-PATH/?token=SECRET-QUERY",
+            "query_string": "token=SECRET-QUERY",
+            "method": "POST",
+            "cookies": {"sessionid": "SECRET-COOKIE"},
+            "data": {"requester_email": "someone@example.com"},
+            "headers": {"Cookie": "sessionid=SECRET-COOKIE", "Referer": "https://x/?token=SECRET-REFERER", "User-Agent": "Firefox"},
+        },
+        "breadcrumbs": {
+            "values": [{"category": "httplib", "data": {"url": "https://x/?token=SECRET-CRUMB", "http.query": "token=SECRET-CRUMB"}}]
+        },
+    }
+    scrubbed = before_send(event, {})
+    assert "SECRET" not in json.dumps(scrubbed) and "someone" not in json.dumps(scrubbed)
+    assert scrubbed["request"]["url"] == "https://portal.example.com/account/set-password/-/-/"
+    assert scrubbed["request"]["headers"] == {"User-Agent": "Firefox"}
+    assert scrubbed["breadcrumbs"]["values"][0]["data"] == {"url": "https://x/"}

@@ -3,6 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.logs import JSON_FORMATTER
+from portal.sentry import sentry_init
 
 from .base import *  # noqa: F401,F403
 from .base import env
@@ -46,3 +47,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Error reporting, only when a DSN is given: nothing starts, nothing is sent otherwise (portal/sentry.py).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
