@@ -15,6 +15,7 @@ def _production_files():
         for path in sorted((ROOT / app).rglob("*.py")):
             if "migrations" not in path.parts:
                 yield path
+    yield ROOT / "gunicorn.conf.py"  # the web server's settings, read from the environment too
 
 
 def _tree(path):
