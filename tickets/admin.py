@@ -147,10 +147,11 @@ class ServiceRequestAdmin(admin.ModelAdmin):
         if not request.user.has_perm("tickets.open_evidence"):
             raise PermissionDenied
         evidence = get_object_or_404(Evidence, pk=evidence_id, service_request_id=pk)
+        if not evidence.file:  # purged after the retention period: only its hash and size remain
+            raise Http404
+        handle = evidence.file.open("rb")  # first: a store that fails records no viewing that did not happen
         services.evidence_open(evidence=evidence, actor=_actor(request))
-        response = FileResponse(
-            evidence.file.open("rb"), content_type=evidence.content_type, filename=evidence.original_name, as_attachment=False
-        )
+        response = FileResponse(handle, content_type=evidence.content_type, filename=evidence.original_name, as_attachment=False)
         response["X-Content-Type-Options"] = "nosniff"
         response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; object-src 'self'"
         response["Cache-Control"] = "private, no-store"

@@ -56,6 +56,9 @@ def test_after_the_retention_period_files_go_and_fields_are_blanked_or_hashed(
     assert not storage.exists(stored_name), "the file is deleted from storage"
     evidence.refresh_from_db()
     assert evidence.original_name != "id-card.pdf" and evidence.sha256, "the list keeps hashes, not names"
+    assert not evidence.file
+    opened = staff_client(Client(), factories.supervisor()).get(f"/admin/tickets/servicerequest/{sr.pk}/evidence/{evidence.pk}/")
+    assert opened.status_code == 404 and not AuditEvent.objects.filter(action="evidence.viewed").exists()
     assert set(Message.objects.filter(service_request=sr).values_list("body", flat=True)) == {PURGED}
     assert not OutboxMessage.objects.filter(target_id=str(sr.pk), target_type="tickets.servicerequest").exists()
     event = AuditEvent.objects.get(action="request.purged")

@@ -95,7 +95,8 @@ def service_request_purge_personal_data(*, service_request_id: int, dry_run: boo
         OutboxMessage.objects.filter(target_type="tickets.servicerequest", target_id=str(sr.pk)).delete()
         files = [e.file for e in evidence if e.file]
         for item in evidence:
-            Evidence.objects.filter(pk=item.pk).update(original_name=f"{item.sha256[:12]}.{item.content_type.rsplit('/', 1)[-1]}")
+            name = f"{item.sha256[:12]}.{item.content_type.rsplit('/', 1)[-1]}"
+            Evidence.objects.filter(pk=item.pk).update(file="", original_name=name)
         audit_event_record(
             actor=Actor.system(),
             action="request.purged",
