@@ -1,7 +1,10 @@
+from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.csrf import csrf_failure as django_csrf_failure
 
 from . import health
+from .uploads import body_refused
 
 
 def home(request):
@@ -31,3 +34,16 @@ def readyz(request):
     asks before sending traffic (docs/operations.md).
     """
     return _report({"database": health.database, "broker": health.broker, "page": health.page})
+
+
+def csrf_failure(request, reason=""):
+    """A request whose body was too large was not read at all, so its CSRF token was not read either:
+    say what happened (413) instead of a confusing CSRF error. Any other failure is Django's 403."""
+    if body_refused(request):
+        return upload_too_large(request)
+    return django_csrf_failure(request, reason=reason)
+
+
+def upload_too_large(request):
+    limit = settings.REQUEST_BODY_MAX_BYTES // (1024 * 1024)
+    return render(request, "portal/upload_too_large.html", {"limit": limit}, status=413)

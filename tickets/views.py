@@ -12,6 +12,8 @@ from django_ratelimit.core import get_usage, is_ratelimited
 
 from audit.services import RequestMeta
 from portal.refusals import refusal_shown
+from portal.uploads import body_refused
+from portal.views import upload_too_large
 
 from . import selectors, services
 from .dns_proof import record_name
@@ -38,6 +40,8 @@ def request_new(request, category):
     if category not in Category.values:
         raise Http404
     if request.method == "POST":
+        if body_refused(request):
+            return upload_too_large(request)
         if _submit_limited(request, increment=False):
             return render(request, "tickets/rate_limited.html", status=429)
         form = ServiceRequestForm(request.POST, request.FILES, category=category)
@@ -102,6 +106,8 @@ def request_track(request, reference):
     sr = _tracked_or_404(reference, token)
     reply_form = TrackingReplyForm()
     meta = RequestMeta.from_request(request)
+    if request.method == "POST" and body_refused(request):
+        return upload_too_large(request)
     if request.method == "POST":
         with refusal_shown(request) as attempt:
             if request.POST.get("action") == "dns_look_up":

@@ -172,6 +172,15 @@ STORAGES = {
     "evidence": evidence_storage_settings(),
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# A request body over this is not read at all (5 evidence files of 10 MB, and the form): match the proxy's
+# client_max_body_size (docs/operations.md).
+REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_MB", default=55) * 1024 * 1024
+CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
+FILE_UPLOAD_HANDLERS = [
+    "portal.uploads.RequestBodyLimit",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Behind a proxy, the client's address is in a header the proxy sets (e.g. HTTP_X_REAL_IP).
