@@ -16,7 +16,7 @@ from django.utils.datastructures import MultiValueDict
 
 class RequestBodyLimit(FileUploadHandler):
     def handle_raw_input(
-        self, input_data: Any, META: dict[str, Any], content_length: int, boundary: bytes, encoding: str | None = None
+        self, input_data: Any, META: dict[str, Any], content_length: int, boundary: str, encoding: str | None = None
     ) -> tuple[QueryDict, MultiValueDict] | None:
         self.received = 0
         if content_length > settings.REQUEST_BODY_MAX_BYTES:
