@@ -25,10 +25,17 @@ SUBMIT_GROUP = "tickets.submit"
 PREFILL = ("company_legal_name", "company_domain", "company_country", "requester_email")
 
 
-def _submit_limited(request, *, increment: bool) -> bool:
-    usage = get_usage(request, group=SUBMIT_GROUP, key="ip", rate=settings.SERVICE_REQUEST_RATE, method="POST", increment=increment)
-    # Checked before filing, without counting: the quota is used up once count reaches the limit.
-    return usage is not None and (usage["should_limit"] or usage["count"] >= usage["limit"])
+def _submit_quota_used(request) -> bool:
+    """A quick look, without counting: this client's filings this hour have reached the limit."""
+    usage = get_usage(request, group=SUBMIT_GROUP, key="ip", rate=settings.SERVICE_REQUEST_RATE, method="POST")
+    return usage is not None and usage["count"] >= usage["limit"]
+
+
+def _submit_slot_taken(request) -> bool:
+    """Count this filing now, atomically (an increment in the shared cache), before it is made: of many
+    simultaneous filings from one client, only as many as the limit get a slot. True: no slot left."""
+    usage = get_usage(request, group=SUBMIT_GROUP, key="ip", rate=settings.SERVICE_REQUEST_RATE, method="POST", increment=True)
+    return usage is not None and usage["should_limit"]
 
 
 def request_start(request):
@@ -42,10 +49,13 @@ def request_new(request, category):
     if request.method == "POST":
         if body_refused(request):
             return upload_too_large(request)
-        if _submit_limited(request, increment=False):
+        if _submit_quota_used(request):
             return render(request, "tickets/rate_limited.html", status=429)
         form = ServiceRequestForm(request.POST, request.FILES, category=category)
         if form.is_valid():
+            # Only a valid filing counts (a typo in the CAPTCHA costs nothing), and it counts before it is made.
+            if _submit_slot_taken(request):
+                return render(request, "tickets/rate_limited.html", status=429)
             data = {k: v for k, v in form.cleaned_data.items() if k not in ("evidence", "consent", "captcha")}
             sr = services.service_request_submit(
                 data={**data, "category": category},
@@ -53,7 +63,6 @@ def request_new(request, category):
                 language=get_language() or "en",
                 meta=RequestMeta.from_request(request),
             )
-            _submit_limited(request, increment=True)
             request.session["submitted_reference"] = sr.reference
             return redirect("tickets:submitted")
     else:

@@ -271,3 +271,41 @@ def test_the_submitted_page_without_a_filing_goes_back_to_the_start(client, db):
     response = client.get("/requests/submitted/")
     assert response.status_code == 302
     assert response["Location"] == "/requests/new/"
+
+
+def test_fifteen_simultaneous_filings_from_one_address_give_five(transactional_db, fresh_rate_window):
+    """The attack: fire all the filings at once, so that each is checked before any is counted."""
+    import threading
+
+    from django.db import connection
+    from django.test import Client
+
+    fresh_rate_window(settings.SERVICE_REQUEST_RATE, "10.0.0.9")
+    browsers = []
+    for i in range(15):  # each browser has loaded the form and solved its own CAPTCHA
+        browser = Client(REMOTE_ADDR="10.0.0.9")
+        page = browser.get(URL).content.decode()
+        browsers.append(
+            (
+                browser,
+                {**form_data(requester_job_title=JOB, requester_name=f"Claire {i}"), **captcha_answer(page), "evidence": [pdf()]},
+            )
+        )
+    barrier = threading.Barrier(len(browsers), timeout=20)
+    answers = []
+
+    def file(browser, data):
+        try:
+            barrier.wait()
+            answers.append(browser.post(URL, data).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=file, args=pair) for pair in browsers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+
+    assert sorted(answers) == [302] * 5 + [429] * 10, answers
+    assert ServiceRequest.objects.count() == 5
