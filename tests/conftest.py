@@ -164,3 +164,13 @@ def s3_evidence(s3_endpoint, settings, monkeypatch):
     """Evidence goes to a new bucket of the test S3 endpoint, configured from the environment as on a web
     node (``EVIDENCE_STORAGE=s3``...). Returns the bucket (tests/s3.py)."""
     return s3_endpoint.new_bucket().use_for_evidence(settings, monkeypatch)
+
+
+@pytest.fixture
+def celery_inline():
+    """Tasks handed to the broker run here and now, as a worker would run them (for pages that enqueue work)."""
+    from portal.celery import app
+
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = False, False

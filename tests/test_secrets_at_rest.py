@@ -107,7 +107,7 @@ def test_the_confirmation_tracking_and_objection_links_are_stored_as_digests_onl
     assert secrets_left_in_sent_emails() == []
 
 
-def test_a_tracking_link_sent_again_is_stored_as_a_digest_only(client, deliver):
+def test_a_tracking_link_sent_again_is_stored_as_a_digest_only(client, deliver, celery_inline):
     sr, old = factories.tracked_request(status="new", requester_email=REQUESTER)
     page = client.get("/requests/access/")
     data = {"reference": sr.reference, "email": REQUESTER, **captcha_answer(page.content.decode())}

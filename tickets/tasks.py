@@ -1,5 +1,7 @@
 from celery import shared_task
 
+from audit.services import RequestMeta
+
 from . import services
 
 
@@ -36,3 +38,10 @@ def audit_log_check() -> bool:
 @shared_task
 def service_requests_purge_expired() -> int:
     return len(services.service_requests_purge_expired())
+
+
+@shared_task
+def tracking_link_send(reference: str, email: str, ip_address: str | None, user_agent: str) -> None:
+    services.service_request_send_tracking_link(
+        reference=reference, email=email, meta=RequestMeta(ip_address=ip_address, user_agent=user_agent)
+    )

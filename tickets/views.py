@@ -182,10 +182,8 @@ def request_access(request):
         if is_ratelimited(request, group="tickets.access", key="ip", rate="10/h", method="POST", increment=True):
             return render(request, "tickets/rate_limited.html", status=429)
         if form.is_valid():
-            services.service_request_send_tracking_link(
-                reference=form.cleaned_data["reference"],
-                email=form.cleaned_data["email"],
-                meta=RequestMeta.from_request(request),
+            services.tracking_link_requested(
+                reference=form.cleaned_data["reference"], email=form.cleaned_data["email"], meta=RequestMeta.from_request(request)
             )
             return render(request, "tickets/request_access_sent.html")
     else:

@@ -181,7 +181,7 @@ def ask_for_link(client, reference, email):
     return client.post("/requests/access/", {"reference": reference, "email": email, **captcha_answer(page.content.decode())})
 
 
-def test_a_fresh_link_replaces_the_old_one(client, deliver):
+def test_a_fresh_link_replaces_the_old_one(client, deliver, celery_inline):
     sr, old = tracked()
     response = ask_for_link(client, sr.reference, "Claire@" + sr.company_domain.upper())
     assert response.status_code == 200
@@ -194,7 +194,7 @@ def test_a_fresh_link_replaces_the_old_one(client, deliver):
     assert client.get(old).status_code == 404, "the old link stops working"
 
 
-def test_a_wrong_email_gets_the_same_page_and_nothing_is_sent(client, deliver):
+def test_a_wrong_email_gets_the_same_page_and_nothing_is_sent(client, deliver, celery_inline):
     sr, old = tracked()
     wrong = ask_for_link(client, sr.reference, "mallory@" + sr.company_domain)
     unknown = ask_for_link(client, "SR-ZZZZ-ZZZZ", sr.requester_email)
@@ -209,7 +209,7 @@ def test_a_wrong_email_gets_the_same_page_and_nothing_is_sent(client, deliver):
     assert [m.to for m in mail.outbox] == [[sr.requester_email]]
 
 
-def test_a_wrong_captcha_on_the_access_page_sends_nothing(client, deliver):
+def test_a_wrong_captcha_on_the_access_page_sends_nothing(client, deliver, celery_inline):
     sr, _ = tracked()
     client.get("/requests/access/")
     response = client.post(
@@ -219,6 +219,32 @@ def test_a_wrong_captcha_on_the_access_page_sends_nothing(client, deliver):
     assert "Invalid CAPTCHA" in response.content.decode()
     deliver()
     assert mail.outbox == []
+
+
+def test_the_access_page_answers_in_the_same_time_for_a_match_and_a_miss(db, settings):
+    """Timing must not tell which references and addresses exist: the page hands the lookup to a worker."""
+    import statistics
+    import time
+
+    from django.test import Client
+
+    sr, _ = tracked()
+    settings.RATELIMIT_ENABLE = False  # 100 posts from one address: the limit is another test's subject
+
+    def timed(reference, email):
+        browser = Client()
+        page = browser.get(f"/requests/access/?reference={reference}").content.decode()
+        data = {"reference": reference, "email": email, **captcha_answer(page)}
+        start = time.perf_counter()
+        assert browser.post("/requests/access/", data).status_code == 200
+        return time.perf_counter() - start
+
+    match, miss = [], []
+    for _ in range(50):  # interleaved, so that the machine's noise falls on both alike
+        match.append(timed(sr.reference, sr.requester_email))
+        miss.append(timed("SR-ZZZZ-ZZZZ", sr.requester_email))
+    difference = abs(statistics.median(match) - statistics.median(miss)) * 1000
+    assert difference < 5, f"median {statistics.median(match) * 1000:.1f} ms vs {statistics.median(miss) * 1000:.1f} ms"
 
 
 # --- replying and cancelling on the tracking page -----------------------------------------------
@@ -315,7 +341,7 @@ def test_cancel_while_open_then_no_more_replies(client, agent, deliver):
 
 
 @pytest.mark.parametrize("days, visible", [(29, True), (31, False)])
-def test_the_tracking_link_dies_30_days_after_closing(client, db, deliver, days, visible):
+def test_the_tracking_link_dies_30_days_after_closing(client, db, deliver, celery_inline, days, visible):
     sr, link = tracked()
     assert client.post(link, {"token": token_of(link), "action": "cancel"}).status_code == 302
     with travel(timedelta(days=days)):

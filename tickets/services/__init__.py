@@ -32,4 +32,5 @@ from .requesters import (  # noqa: F401
     service_request_requester_reply,
     service_request_send_tracking_link,
     service_request_submit,
+    tracking_link_requested,
 )

@@ -1,5 +1,6 @@
 """What a requester does: file, confirm the email, follow, answer, cancel."""
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,6 +26,8 @@ from ..workflow import REQUESTER, DomainError, transition
 from .checks import check_write, checks_void
 from .domain_proof import domain_proof_look_up
 from .objections import objections_withdraw
+
+logger = logging.getLogger(__name__)
 
 
 def _requester(sr: ServiceRequest, meta: RequestMeta | None) -> Actor:
@@ -233,3 +236,16 @@ def evidence_open(*, evidence: Evidence, actor: Actor) -> Evidence:
 def service_request_check_domain(*, service_request: ServiceRequest, meta: RequestMeta | None = None) -> Lookup:
     """The requester's "check now" on the tracking page: look the DNS proof up at once (audited)."""
     return domain_proof_look_up(service_request=service_request, actor=_requester(service_request, meta))
+
+
+def tracking_link_requested(*, reference: str, email: str, meta: RequestMeta | None = None) -> None:
+    """The "lost your link?" form: hand the lookup to a worker and return at once, whether or not the
+    reference and email match, so that the page answers in the same time for both. A broker outage is
+    logged; nothing was promised but an email "if it matches", and the person can ask again."""
+    from ..tasks import tracking_link_send  # tasks import the services: a real cycle, broken here
+
+    meta = meta or RequestMeta()
+    try:
+        tracking_link_send.apply_async(args=[reference, email, meta.ip_address, meta.user_agent], retry=False)
+    except Exception:  # noqa: BLE001  (kombu raises several unrelated types when the broker is away)
+        logger.warning("broker unavailable: a tracking-link request was not handed over")
