@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from kombu.exceptions import KombuError
 
 from audit.services import Actor, ActorKind, RequestMeta, audit_event_record
 from notifications.services import outbox_enqueue
@@ -247,5 +248,5 @@ def tracking_link_requested(*, reference: str, email: str, meta: RequestMeta | N
     meta = meta or RequestMeta()
     try:
         tracking_link_send.apply_async(args=[reference, email, meta.ip_address, meta.user_agent], retry=False)
-    except Exception:  # noqa: BLE001  (kombu raises several unrelated types when the broker is away)
-        logger.warning("broker unavailable: a tracking-link request was not handed over")
+    except (OSError, KombuError):  # the broker is away or does not answer in time
+        logger.warning("broker unavailable: a tracking-link request was not handed over", exc_info=True)
