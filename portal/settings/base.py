@@ -5,10 +5,12 @@
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Exchange, Queue
 
 env = environ.Env()
 
@@ -89,8 +91,23 @@ TEMPLATES = [
 # Widgets may use the project's templates (the CAPTCHA widget with its audio alternative).
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
+# A request never waits on the database without limit: connecting, and each statement, have an end.
+DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT_SECONDS", default=5)
+DATABASE_STATEMENT_TIMEOUT = env.int("DATABASE_STATEMENT_TIMEOUT_SECONDS", default=30)  # 0: none
+
+
+def database_bounded(database: dict) -> dict:
+    """PostgreSQL's connect_timeout and statement_timeout for ``database`` (a DATABASES entry)."""
+    if database["ENGINE"].endswith("postgresql"):
+        options = database.setdefault("OPTIONS", {})
+        options.setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
+        if DATABASE_STATEMENT_TIMEOUT:
+            options["options"] = f"{options.get('options', '')} -c statement_timeout={DATABASE_STATEMENT_TIMEOUT * 1000}".strip()
+    return database
+
+
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
+    "default": database_bounded(env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}")),
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The embedded demo: web, worker and beat share one file, so wait for locks and use WAL.
@@ -200,21 +217,40 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Escalation portal <n
 EMAIL_TIMEOUT = 20
 
 # Celery: the broker comes from the environment; the embedded default is a folder.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _queue_dir = VAR_DIR / "celery" / "queue"
-    for _folder in (_queue_dir, VAR_DIR / "celery" / "processed", VAR_DIR / "celery" / "control"):
-        _folder.mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_queue_dir),
-        "data_folder_out": str(_queue_dir),
-        "processed_folder": str(VAR_DIR / "celery" / "processed"),
-        "store_processed": False,
-        # The exchange tables; kombu's default is "control" in the current directory.
-        "control_folder": str(VAR_DIR / "celery" / "control"),
+# Every call to the broker is bounded, so that one that accepts and never answers cannot hold a web request:
+# connecting (CELERY_BROKER_CONNECTION_TIMEOUT) and each read or write (the transport's socket timeout).
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+BROKER_SOCKET_TIMEOUT = 3
+
+
+def broker_transport_options(url: str) -> dict:
+    """The transport options for the broker at ``url``: Redis, RabbitMQ (amqp) or the demo's folder."""
+    scheme = url.split(":", 1)[0]
+    if scheme == "filesystem":
+        queue_dir = VAR_DIR / "celery" / "queue"
+        for folder in (queue_dir, VAR_DIR / "celery" / "processed", VAR_DIR / "celery" / "control"):
+            folder.mkdir(parents=True, exist_ok=True)
+        return {
+            "data_folder_in": str(queue_dir),
+            "data_folder_out": str(queue_dir),
+            "processed_folder": str(VAR_DIR / "celery" / "processed"),
+            "store_processed": False,
+            # The exchange tables; kombu's default is "control" in the current directory.
+            "control_folder": str(VAR_DIR / "celery" / "control"),
+        }
+    if scheme in ("amqp", "amqps", "pyamqp"):
+        # py-amqp: the handshake is bounded by connect_timeout; these bound every later read and write.
+        return {"read_timeout": BROKER_SOCKET_TIMEOUT, "write_timeout": BROKER_SOCKET_TIMEOUT}
+    # Redis. A task not acknowledged within visibility_timeout is delivered again: far above any time limit.
+    return {
+        "visibility_timeout": 3600,
+        "socket_timeout": BROKER_SOCKET_TIMEOUT,
+        "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
     }
-else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(CELERY_BROKER_URL)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -222,7 +258,24 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing must fail fast when the broker is down: the outbox keeps the message.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
-CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Two queues, so that a slow SMTP server never holds up beat's jobs: emails on "notifications", the
+# periodic jobs on "periodic" (docs/operations.md: a worker for each in production).
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in ("notifications", "periodic")]
+CELERY_TASK_DEFAULT_QUEUE = "periodic"
+CELERY_TASK_ROUTES = {
+    "notifications.tasks.outbox_deliver": {"queue": "notifications"},
+    "notifications.tasks.outbox_deliver_batch": {"queue": "notifications"},
+    "notifications.tasks.outbox_resend_pending": {"queue": "periodic"},
+    "tickets.tasks.*": {"queue": "periodic"},
+}
+# A backstop for every task (delivery has its own, shorter limits): cut short, then killed.
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_TIME_LIMIT = 300
+# Keep a worker's database connection between tasks (Celery's Django fix-up closes it after each task
+# otherwise); it is closed every this many tasks, and at once when it broke (portal/celery.py).
+CELERY_DB_REUSE_MAX = 200
+# Each beat job is sent by one beat only, even if two were started (portal/beat.py).
+CELERY_BEAT_SCHEDULER = "portal.beat:SingleBeatScheduler"
 CELERY_BEAT_SCHEDULE = {
     "outbox-resend-pending": {"task": "notifications.tasks.outbox_resend_pending", "schedule": 60.0},
     "service-requests-expire-unconfirmed": {
@@ -289,6 +342,21 @@ DOMAIN_PROOF_LOOKUP_FOR = timedelta(days=14)
 # Closed requests keep their evidence files and personal data this long, then beat purges them.
 PERSONAL_DATA_RETENTION = timedelta(days=env.int("PERSONAL_DATA_RETENTION_DAYS", default=90))
 OUTBOX_MAX_ATTEMPTS = 30  # with the backoff below an hour, about a day of outage
+# Delivery (docs/operations.md, Outbox). A delivery task is cut short after the soft limit (the row records
+# the failed try) and its process killed after the hard one; a claimed row whose sender vanished is
+# claimed again after OUTBOX_CLAIM_TIMEOUT, which must outlast the hard limit.
+OUTBOX_DELIVERY_SOFT_TIME_LIMIT = 60
+OUTBOX_DELIVERY_TIME_LIMIT = 90
+OUTBOX_CLAIM_TIMEOUT = timedelta(minutes=5)
+# Beat hands due rows to the workers in batches of this many (one SMTP connection each), at most
+# OUTBOX_RESEND_LIMIT rows a run.
+OUTBOX_BATCH_SIZE = 50
+OUTBOX_RESEND_LIMIT = 2000
+# After the broker failed a hand-off, a process skips hand-offs this long (rows wait for beat) instead of
+# making every request wait for the broker's timeout again.
+OUTBOX_BROKER_PAUSE = timedelta(seconds=30)
+# Every email's Message-ID is <outbox-{row id}@{this}>: the same for each copy of a message sent twice.
+OUTBOX_MESSAGE_ID_DOMAIN = env.str("EMAIL_MESSAGE_ID_DOMAIN", default=urlsplit(SITE_URL).hostname or "localhost")
 
 # /healthz and /readyz: each check (database, broker, a page) answers within this or counts as failed.
 HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)

@@ -6,7 +6,7 @@ from portal.logs import JSON_FORMATTER
 from portal.sentry import sentry_init
 
 from .base import *  # noqa: F401,F403
-from .base import env
+from .base import broker_transport_options, database_bounded, env
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
@@ -15,12 +15,13 @@ if not SECRET_KEY:
         "For the local demo, set DJANGO_SETTINGS_MODULE=portal.settings.local."
     )
 DEBUG = False
-DATABASES = {"default": env.db("DATABASE_URL")}
+DATABASES = {"default": database_bounded(env.db("DATABASE_URL"))}
 # No silent fall-back to the demo's folder broker or mail files: both must be named.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL")
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(CELERY_BROKER_URL)
 vars().update(env.email_url_config(env.str("EMAIL_URL")))
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CACHES = {"default": env.cache("CACHE_URL", default=env.str("REDIS_URL", default="rediscache://127.0.0.1:6379/1"))}
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -94,7 +94,7 @@ class Worker:
                     "--concurrency",
                     "1",
                     "-Q",
-                    "celery",
+                    "periodic",
                     "-n",
                     f"{name}@%h",
                     "--loglevel",
