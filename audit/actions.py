@@ -62,3 +62,5 @@ class AuditAction(models.TextChoices):
     SECURITY_RECOVERY_CHANGED = "security.recovery_changed", _("changed their recovery email or phone")
     SECURITY_BACKUP_CODES_REGENERATED = "security.backup_codes_regenerated", _("regenerated their backup codes")
     SECURITY_SECOND_FACTOR_REPLACED = "security.second_factor_replaced", _("replaced their authenticator")
+    # Emails
+    OUTBOX_RETRIED = "outbox.retried", _("asked to send a failed email again")

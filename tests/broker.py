@@ -1,10 +1,18 @@
-"""A Redis server of a test's own, so that stopping it or reading its queue disturbs nothing else."""
+"""A broker of a test's own, so that stopping it or reading its queue disturbs nothing else: a Redis server,
+or a RabbitMQ virtual host of its own on the shared RabbitMQ, behind a forwarder the test can stop."""
 
+import secrets
+import shutil
 import socket
 import subprocess
 import time
 
 from portal.celery import app as celery_app
+from portal.settings.base import broker_transport_options
+
+from .proxy import TCPProxy
+
+RABBITMQ_PORT = 5672
 
 
 def _free_port():
@@ -45,9 +53,49 @@ class Broker:
             self.process = None
 
 
+def rabbitmq_available() -> bool:
+    if shutil.which("rabbitmqctl") is None:
+        return False
+    try:
+        socket.create_connection(("127.0.0.1", RABBITMQ_PORT), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+class RabbitBroker:
+    """A virtual host of this test's own on the shared RabbitMQ, reached through a forwarder: stopping the
+    forwarder is, for the portal, RabbitMQ going away; others' queues are never touched."""
+
+    def __init__(self):
+        self.vhost = f"portal-test-{secrets.token_hex(4)}"
+        self.proxy = TCPProxy(RABBITMQ_PORT)
+        self._ctl("add_vhost", self.vhost)
+        self._ctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
+
+    @staticmethod
+    def _ctl(*args):
+        subprocess.run(["rabbitmqctl", "-q", *args], check=True, stdout=subprocess.DEVNULL, timeout=60)
+
+    @property
+    def url(self):
+        return f"amqp://guest:guest@127.0.0.1:{self.proxy.port}/{self.vhost}"
+
+    def start(self):
+        self.proxy.start()
+
+    def stop(self):
+        self.proxy.stop()
+
+    def delete(self):
+        self.proxy.stop()
+        self._ctl("delete_vhost", self.vhost)
+
+
 def use_broker(url):
-    """Point the app's publisher at ``url`` and drop pooled connections to the old one."""
+    """Point the app's publisher at ``url`` (with its transport's timeouts) and drop pooled connections."""
     celery_app.conf.broker_url = url
+    celery_app.conf.broker_transport_options = broker_transport_options(url)
     if celery_app._pool is not None:
         celery_app._pool.force_close_all()
     celery_app._pool = None

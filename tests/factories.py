@@ -49,11 +49,12 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 
 
 def support_groups():
-    """The groups come from a data migration; transactional tests flush them, so re-run it then."""
+    """The groups come from data migrations; transactional tests flush them, so re-run them then."""
     if Group.objects.filter(name__in=[AGENTS_GROUP, SUPERVISORS_GROUP]).count() < 2:
         from django.apps import apps
 
         importlib.import_module("tickets.migrations.0002_support_groups").create_groups(apps, None)
+        importlib.import_module("tickets.migrations.0005_supervisors_retry_emails").grant(apps, None)
 
 
 def staff_user(group_name: str, **kwargs) -> User:

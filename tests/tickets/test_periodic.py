@@ -151,13 +151,13 @@ def test_a_closed_request_is_not_overdue(db, status):
 
 
 def dispatched(broker):
-    """Ids of the outbox messages waiting in the broker's queue for a worker."""
+    """Ids of the outbox messages waiting in the broker's notifications queue for a worker."""
     ids = []
-    for raw in redis.Redis(host="127.0.0.1", port=broker.port).lrange("celery", 0, -1):
+    for raw in redis.Redis(host="127.0.0.1", port=broker.port).lrange("notifications", 0, -1):
         message = json.loads(raw)
-        assert message["headers"]["task"] == "notifications.tasks.outbox_deliver"
+        assert message["headers"]["task"] == "notifications.tasks.outbox_deliver_batch"
         args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
-        ids.append(args[0])
+        ids.extend(args[0])
     return sorted(ids)
 
 
