@@ -54,7 +54,7 @@ def support_groups():
         from django.apps import apps
 
         importlib.import_module("tickets.migrations.0002_support_groups").create_groups(apps, None)
-        importlib.import_module("tickets.migrations.0005_supervisors_retry_emails").grant(apps, None)
+        importlib.import_module("tickets.migrations.0006_supervisors_retry_emails").grant(apps, None)
 
 
 def staff_user(group_name: str, **kwargs) -> User:
