@@ -192,7 +192,7 @@ def test_two_beats_started_by_mistake_send_each_job_once(private_broker, tmp_pat
     processes += beats
     wait_for(lambda: all(b.alive() and "beat: Starting" in b.log() for b in beats), timeout=20, what="both beats started")
     started = time.monotonic()
-    time.sleep(8)
+    time.sleep(10)
     for b in beats:
         b.stop()
     elapsed = time.monotonic() - started
@@ -202,7 +202,8 @@ def test_two_beats_started_by_mistake_send_each_job_once(private_broker, tmp_pat
     skipped = [b.count("skipped outbox-resend-pending") for b in beats]
     assert queued == sum(sent), "what the beats say they sent is what the broker holds"
     assert sum(skipped) >= 1, "the second beat did try"
-    assert elapsed / every - 2 <= queued <= elapsed / every + 1, (
+    # One beat's worth (give or take a hand-over between them), not two: without the turns, about 2 × 5.
+    assert elapsed / every - 2 <= queued <= elapsed / every + 2, (
         f"{queued} runs in {elapsed:.0f}s for a job every {every}s (sent {sent}, skipped {skipped})"
     )
     print(f"two beats, {elapsed:.0f}s, a job every {every}s: {queued} runs queued (sent {sent}, skipped {skipped})")
