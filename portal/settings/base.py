@@ -266,6 +266,8 @@ CELERY_TASK_ROUTES = {
     "notifications.tasks.outbox_deliver": {"queue": "notifications"},
     "notifications.tasks.outbox_deliver_batch": {"queue": "notifications"},
     "notifications.tasks.outbox_resend_pending": {"queue": "periodic"},
+    # A person waits for this one's email: with the emails, not behind beat's long jobs.
+    "tickets.tasks.tracking_link_send": {"queue": "notifications"},
     "tickets.tasks.*": {"queue": "periodic"},
 }
 # A backstop for every task (delivery has its own, shorter limits): cut short, then killed.
