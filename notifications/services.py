@@ -35,6 +35,9 @@ from .signals import outbox_failed
 
 logger = logging.getLogger(__name__)
 
+# Set in a failed row's context when its secrets were erased: sending it again would send it without them.
+SECRETS_ERASED = "_secrets_erased"
+
 Status = OutboxMessage.Status
 # The email telling supervisors that another one failed for good (never itself the subject of one).
 FAILURE_ALERT_TEMPLATE = "outbox_failed"
@@ -216,11 +219,18 @@ def _record_failure(message: OutboxMessage, error: BaseException) -> None:
 
 
 def _give_up(message: OutboxMessage) -> None:
-    """Mark ``message`` failed for good and tell whoever listens (inside the caller's transaction)."""
+    """Mark ``message`` failed for good and tell whoever listens (inside the caller's transaction).
+
+    Its secrets (a set-password link, a reset code) are erased: a link nobody received must not wait in
+    the database; the person asks for a new one.
+    """
     message.status = Status.FAILED
     message.next_attempt_at = None
     message.claimed_at = None
-    message.save(update_fields=["status", "next_attempt_at", "claimed_at", "last_error"])
+    if message.secrets:
+        message.secrets = {}
+        message.context = {**message.context, SECRETS_ERASED: True}
+    message.save(update_fields=["status", "next_attempt_at", "claimed_at", "last_error", "secrets", "context"])
     logger.error(
         "outbox message %s (%s to %s) failed for good after %s attempts: %s",
         message.pk,
@@ -348,6 +358,10 @@ def outbox_message_retry(*, message_id: int, actor: Actor) -> OutboxMessage:
         message = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
         if message is None or message.status != Status.FAILED:
             raise DomainError(_("Only an email that failed can be sent again."))
+        if message.context.get(SECRETS_ERASED):
+            raise DomainError(
+                _("This email carried a link or a code, erased when it failed: ask the person to request a new one instead.")
+            )
         before = {"status": message.status, "attempts": message.attempts, "last_error": message.last_error[:300]}
         message.status = Status.PENDING
         message.attempts = 0
@@ -362,3 +376,18 @@ def outbox_message_retry(*, message_id: int, actor: Actor) -> OutboxMessage:
         )
         transaction.on_commit(lambda: outbox_dispatch(message_id=message.pk))
     return message
+
+
+def outbox_prune_sent(*, batch: int = 2000) -> int:
+    """Beat (daily): delete sent rows older than OUTBOX_SENT_RETENTION, in batches (bounded memory).
+
+    What a sent email said is no longer needed once it is delivered and its retention has passed; the
+    audit log keeps what happened. Returns how many rows were deleted.
+    """
+    cutoff = now() - settings.OUTBOX_SENT_RETENTION
+    deleted = 0
+    while True:
+        ids = list(OutboxMessage.objects.filter(status=Status.SENT, sent_at__lt=cutoff).values_list("pk", flat=True)[:batch])
+        if not ids:
+            return deleted
+        deleted += OutboxMessage.objects.filter(pk__in=ids).delete()[0]

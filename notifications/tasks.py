@@ -33,3 +33,8 @@ def outbox_deliver_batch(self, message_ids: list[int]) -> int:
 @shared_task
 def outbox_resend_pending() -> int:
     return services.outbox_resend_pending()
+
+
+@shared_task
+def outbox_prune_sent() -> int:
+    return services.outbox_prune_sent()

@@ -288,6 +288,7 @@ CELERY_BEAT_SCHEDULE = {
     "elevations-complete-due": {"task": "tickets.tasks.elevations_complete_due", "schedule": 60.0},
     "domain-proofs-look-up": {"task": "tickets.tasks.domain_proofs_look_up", "schedule": 300.0},
     # Daily: copy the audit chain's head out of the database, and check the whole chain.
+    "outbox-prune-sent": {"task": "notifications.tasks.outbox_prune_sent", "schedule": 86400.0},
     "audit-head-publish": {"task": "tickets.tasks.audit_head_publish", "schedule": 86400.0},
     "audit-log-check": {"task": "tickets.tasks.audit_log_check", "schedule": 86400.0},
     "personal-data-purge": {"task": "tickets.tasks.service_requests_purge_expired", "schedule": 86400.0},
@@ -344,6 +345,8 @@ DOMAIN_PROOF_LOOKUP_FOR = timedelta(days=14)
 # Closed requests keep their evidence files and personal data this long, then beat purges them.
 PERSONAL_DATA_RETENTION = timedelta(days=env.int("PERSONAL_DATA_RETENTION_DAYS", default=90))
 OUTBOX_MAX_ATTEMPTS = 30  # with the backoff below an hour, about a day of outage
+# Sent emails are deleted this long after sending (what they said is not kept for ever).
+OUTBOX_SENT_RETENTION = timedelta(days=env.int("OUTBOX_SENT_RETENTION_DAYS", default=30))
 # Delivery (docs/operations.md, Outbox). A delivery task is cut short after the soft limit (the row records
 # the failed try) and its process killed after the hard one; a claimed row whose sender vanished is
 # claimed again after OUTBOX_CLAIM_TIMEOUT, which must outlast the hard limit.

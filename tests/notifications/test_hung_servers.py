@@ -36,7 +36,9 @@ def test_a_broker_that_never_answers_holds_no_request(transactional_db, client, 
         started = time.monotonic()
         health = client.get("/healthz")
         healthz = time.monotonic() - started
-        assert health.status_code == 503 and health.json()["database"] == "ok" and health.json()["broker"].startswith("error")
+        broker = health.json()["broker"]
+        assert health.status_code == 503 and health.json()["database"] == "ok"
+        assert broker == "timeout" or broker.startswith("error"), broker
 
         # Another filing while the broker still hangs: the hand-off is skipped at once (OUTBOX_BROKER_PAUSE).
         started = time.monotonic()
