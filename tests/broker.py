@@ -7,6 +7,8 @@ import socket
 import subprocess
 import time
 
+from kombu import pools as kombu_pools
+
 from portal.celery import app as celery_app
 from portal.settings.base import broker_transport_options
 
@@ -100,3 +102,4 @@ def use_broker(url):
         celery_app._pool.force_close_all()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    kombu_pools.reset()  # kombu's own registry of producer pools, keyed by connection, keeps closed ones otherwise

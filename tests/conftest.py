@@ -171,6 +171,9 @@ def celery_inline():
     """Tasks handed to the broker run here and now, as a worker would run them (for pages that enqueue work)."""
     from portal.celery import app
 
+    from .broker import use_broker
+
+    use_broker(app.conf.broker_url)  # fresh pools: an eager task still takes a producer, and a worker test may have closed them
     app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
     yield app
     app.conf.task_always_eager, app.conf.task_eager_propagates = False, False

@@ -138,6 +138,9 @@ def request_track(request, reference):
                         ),
                     )
                 return redirect(request.get_full_path())
+            if request.POST.get("action") == "cancel" and request.POST.get("confirm") != "yes":
+                messages.error(request, _("Tick the box to confirm that you want to cancel the request."))
+                return redirect(request.get_full_path())
             if request.POST.get("action") == "cancel":
                 services.service_request_cancel(service_request=sr, meta=meta)
                 messages.success(request, _("Your request is cancelled."))

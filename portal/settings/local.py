@@ -14,3 +14,6 @@ WHITENOISE_AUTOREFRESH = True
 # The demo's waiting period is minutes long, so that it can be watched to its end.
 ELEVATION_WAITING_PERIOD = timedelta(minutes=env.int("ELEVATION_WAITING_MINUTES", default=10))
 ELEVATION_WAITING_MINIMUM = timedelta(minutes=env.int("ELEVATION_WAITING_MINIMUM_MINUTES", default=1))
+# The demo reports what the policy would block (in the browser's console) instead of blocking it.
+CONTENT_SECURITY_POLICY = None
+CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": CSP_DIRECTIVES}  # noqa: F405

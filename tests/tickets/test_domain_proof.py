@@ -441,7 +441,7 @@ def test_a_record_on_a_domain_not_the_tenants_is_found_but_not_counted(client, d
 def test_check_now_on_a_closed_request_changes_nothing(client, dns_server):
     sr, link = filed()
     publish(dns_server, sr)
-    assert client.post(link, {"token": link.split("token=")[1], "action": "cancel"}).status_code == 302
+    assert client.post(link, {"token": link.split("token=")[1], "action": "cancel", "confirm": "yes"}).status_code == 302
     page = client.get(link).content.decode()
     assert 'id="dns-proof"' not in page, "no DNS section on a closed request"
 

@@ -60,7 +60,7 @@ def test_wrong_token_missing_token_and_unknown_reference_look_the_same(client, d
         client.get(f"/requests/{sr.reference}/?token="),
         client.get("/requests/SR-ZZZZ-ZZZZ/?token=not-the-token"),
         client.get(f"/requests/SR-ZZZZ-ZZZZ/?token={token_of(good)}"),
-        client.post(f"/requests/{sr.reference}/", {"token": "not-the-token", "action": "cancel"}),
+        client.post(f"/requests/{sr.reference}/", {"token": "not-the-token", "action": "cancel", "confirm": "yes"}),
     ]
     assert [r.status_code for r in answers] == [404] * len(answers)
     bodies = {page_body(r) for r in answers}
@@ -228,6 +228,10 @@ def test_the_access_page_answers_in_the_same_time_for_a_match_and_a_miss(db, set
 
     from django.test import Client
 
+    from portal.celery import app
+    from tests.broker import use_broker
+
+    use_broker(app.conf.broker_url)  # fresh publisher pools (a worker test may have closed them)
     sr, _ = tracked()
     settings.RATELIMIT_ENABLE = False  # 100 posts from one address: the limit is another test's subject
 
@@ -317,7 +321,7 @@ def test_cancel_while_open_then_no_more_replies(client, agent, deliver):
     page = client.get(link).content.decode()
     assert "Cancel my request" in page and "Reply to support" in page
 
-    response = client.post(link, {"token": token_of(link), "action": "cancel"})
+    response = client.post(link, {"token": token_of(link), "action": "cancel", "confirm": "yes"})
     assert response.status_code == 302
     page = client.get(response["Location"]).content.decode()
     assert "Your request is cancelled." in page
@@ -334,7 +338,7 @@ def test_cancel_while_open_then_no_more_replies(client, agent, deliver):
     assert late.status_code == 200
     assert "This request is closed; it can no longer be changed." in late.content.decode()
     assert not sr.messages.filter(body="One more thing").exists()
-    again = client.post(link, {"token": token_of(link), "action": "cancel"})
+    again = client.post(link, {"token": token_of(link), "action": "cancel", "confirm": "yes"})
     assert again.status_code == 200
     assert 'id="status">Cancelled<' in again.content.decode()
     assert 'class="alert alert-danger"' in again.content.decode()
@@ -343,7 +347,7 @@ def test_cancel_while_open_then_no_more_replies(client, agent, deliver):
 @pytest.mark.parametrize("days, visible", [(29, True), (31, False)])
 def test_the_tracking_link_dies_30_days_after_closing(client, db, deliver, celery_inline, days, visible):
     sr, link = tracked()
-    assert client.post(link, {"token": token_of(link), "action": "cancel"}).status_code == 302
+    assert client.post(link, {"token": token_of(link), "action": "cancel", "confirm": "yes"}).status_code == 302
     with travel(timedelta(days=days)):
         assert client.get(link).status_code == (200 if visible else 404)
         ask_for_link(client, sr.reference, sr.requester_email)

@@ -167,7 +167,7 @@ def test_requester_cannot_cancel_a_rejected_request(client, db):
     assert 'value="cancel"' not in page, "no cancel button on a rejected request"
     before = _counts()
 
-    response = client.post(url, {"token": raw, "action": "cancel"})
+    response = client.post(url, {"token": raw, "action": "cancel", "confirm": "yes"})
 
     assert response.status_code == 200
     html = response.content.decode()
