@@ -47,3 +47,20 @@ def test_queue_page_with_500_requests(agent_client):
             assert agent_client.get("/admin/tickets/servicerequest/").status_code == 200
             timings.append(time.perf_counter() - start)
     print(f"\nqueue page, 500 requests (50 a page): median {statistics.median(timings) * 1000:.0f} ms, {len(queries)} queries")
+
+
+def test_audio_captcha_render_time():
+    """One audio CAPTCHA of six characters, as /password-reset/captcha/<key>.wav builds it (CSPRNG, no seed)."""
+    from portal.captcha.audio import captcha_wav
+
+    for language in ("en", "fr"):
+        captcha_wav("AC3X7M", language)  # clips loaded and cached
+        timings = []
+        for _ in range(30):
+            start = time.perf_counter()
+            captcha_wav("AC3X7M", language)
+            timings.append(time.perf_counter() - start)
+        print(
+            f"\naudio CAPTCHA ({language}, 6 characters): median {statistics.median(timings) * 1000:.0f} ms, "
+            f"max {max(timings) * 1000:.0f} ms over {len(timings)} renderings"
+        )

@@ -438,6 +438,8 @@ def clip_frames(language, text_):
 
 
 def test_the_french_page_reads_the_characters_in_french(db):
+    from portal.captcha.audio import LEAD, PAUSE, TEMPO
+
     french = Client(HTTP_ACCEPT_LANGUAGE="fr")
     for _ in range(5):  # a challenge whose clips differ in length in the two languages (almost always)
         page = french.get(USER_ID)
@@ -450,23 +452,34 @@ def test_the_french_page_reads_the_characters_in_french(db):
     fr_audio, fr_frames = audio_of(french, page)
     en_audio, _en_frames = audio_of(Client(HTTP_ACCEPT_LANGUAGE="en"), page)
     en_again = Client(HTTP_ACCEPT_LANGUAGE="en").get(url).content
-    assert en_again != en_audio, "each listening is randomised (loudness, pauses, noise)"
+    assert en_again != en_audio, "each listening is randomised (voice, pauses, babble, noise)"
     assert fr_audio != en_audio
-    # The French audio is the French clips with 0.4-0.9 s before and 0.45-0.95 s after each one.
+    # The French audio is the French clips, each spoken TEMPO times faster or slower, with LEAD
+    # seconds before the first and PAUSE seconds after each one.
     n, rate = len(challenge), 8000
-    low = clip_frames("fr", challenge) + int(0.4 * rate) + n * int(0.45 * rate)
-    high = clip_frames("fr", challenge) + int(0.9 * rate) + n * int(0.95 * rate)
+    low = clip_frames("fr", challenge) / TEMPO[1] + LEAD[0] * rate + n * PAUSE[0] * rate - 2 * n
+    high = clip_frames("fr", challenge) / TEMPO[0] + LEAD[1] * rate + n * PAUSE[1] * rate + 2 * n
     assert low <= fr_frames <= high
 
 
 def test_the_audio_of_one_language_is_made_of_that_language_s_clips():
-    from portal.captcha.audio import captcha_wav
+    import random
 
-    def frames(language):
-        return wave.open(io.BytesIO(captcha_wav("AC3X7M", language, seed=7))).getnframes()
+    from portal.captcha.audio import render
 
-    # Same seed, same pauses: the difference is exactly the clips'.
-    assert frames("fr") - frames("en") == clip_frames("fr", "AC3X7M") - clip_frames("en", "AC3X7M") != 0
+    def spans(language):
+        return render("AC3X7M", language, random.Random(7)).spans
+
+    # Same seed, same tempo per character and same pauses: each character lasts in proportion to
+    # that language's clip, and starts later or earlier by exactly what the ones before it took.
+    fr, en = spans("fr"), spans("en")
+    for (fr_start, fr_end), (en_start, en_end), char in zip(fr, en, "AC3X7M", strict=True):
+        fr_clip, en_clip = clip_frames("fr", char), clip_frames("en", char)
+        assert fr_clip != en_clip
+        assert abs((fr_end - fr_start) / (en_end - en_start) - fr_clip / en_clip) < 0.002
+    shifts = [fr_start - en_start for (fr_start, _), (en_start, _) in zip(fr, en, strict=True)]
+    taken = [(fr_end - fr_start) - (en_end - en_start) for (fr_start, fr_end), (en_start, en_end) in zip(fr, en, strict=True)]
+    assert shifts == [sum(taken[:i]) for i in range(len(taken))]
 
 
 # --- nothing says whether an account exists ----------------------------------------------------
