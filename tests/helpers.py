@@ -59,3 +59,13 @@ def submit(client, tenant=None, files=None, category="admin_left", **overrides):
     else:
         data["evidence"] = [pdf()]
     return client.post(url, data)
+
+
+def open_link(client, url, **extra):
+    """Open an emailed link as a browser does: the token is exchanged for a cookie and the browser lands
+    on the clean URL (asserted), which the returned response shows."""
+    response = client.get(url, follow=True, **extra)
+    if response.redirect_chain:
+        landed = response.redirect_chain[-1][0]
+        assert "token=" not in landed, f"the link landed on {landed}, with its token"
+    return response

@@ -54,7 +54,7 @@ def test_public_pages_carry_the_policy_and_nothing_inline(client, db, path):
 
 def test_the_tracking_page_and_the_agents_page_hold_too(client, db):
     sr, raw = factories.tracked_request(status="new")
-    tracking = client.get(f"/requests/{sr.reference}/?token={raw}")
+    tracking = client.get(f"/requests/{sr.reference}/?token={raw}", follow=True)
     assert tracking.status_code == 200 and _inline(tracking.content.decode()) == []
     agent_page = staff_client(Client(), factories.agent()).get(f"/admin/tickets/servicerequest/{sr.pk}/change/")
     assert agent_page.status_code == 200 and _policy(agent_page)["frame-ancestors"] == "'none'"

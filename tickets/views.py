@@ -15,7 +15,7 @@ from portal.refusals import refusal_shown
 from portal.uploads import body_refused
 from portal.views import upload_too_large
 
-from . import selectors, services
+from . import link_cookies, selectors, services
 from .dns_proof import record_name
 from .forms import ObjectionForm, ServiceRequestForm, TrackingLinkForm, TrackingReplyForm
 from .models import Category, CheckKind, Status
@@ -90,16 +90,28 @@ def request_submitted(request):
 
 @require_http_methods(["GET", "POST"])
 def request_confirm(request, reference):
-    token = request.GET.get("token") or request.POST.get("token")
+    path = request.path
+    if link_cookies.wants_exchange(request):  # from the email: keep the token out of the address bar
+        return link_cookies.exchange("confirm", path, request.GET["token"])
+    token = link_cookies.token_from(request, "confirm", path)
     if request.method == "POST":
         with refusal_shown() as attempt:
-            sr, raw = services.service_request_confirm_email(reference=reference, token=token, meta=RequestMeta.from_request(request))
+            sr, raw = services.service_request_confirm_email(
+                reference=reference, token=token or "", meta=RequestMeta.from_request(request)
+            )
         if attempt.refused:
             return render(request, "tickets/link_invalid.html", {"message": attempt.refused.message}, status=400)
         messages.success(request, _("Thank you: your email is confirmed and your request is in our queue."))
-        return redirect(reverse("tickets:track", args=[sr.reference]) + f"?token={raw}")
+        track = reverse("tickets:track", args=[sr.reference])
+        response = link_cookies.with_link_cookie(redirect(track), "track", track, raw)
+        return link_cookies.forget(response, "confirm", path)
     # A GET only shows a button: mail scanners that follow links must not confirm anything.
-    return render(request, "tickets/request_confirm.html", {"reference": reference, "token": token})
+    return render(request, "tickets/request_confirm.html", {"reference": reference})
+
+
+def _back_to_page(request, token):
+    """After a POST, back to the clean tracking page; a token that came in the form goes into the cookie."""
+    return link_cookies.with_link_cookie(redirect(request.path), "track", request.path, token)
 
 
 def _tracked_or_404(reference, token):
@@ -111,7 +123,10 @@ def _tracked_or_404(reference, token):
 
 @require_http_methods(["GET", "POST"])
 def request_track(request, reference):
-    token = request.GET.get("token") or request.POST.get("token")
+    if link_cookies.wants_exchange(request):  # from the email: a cookie for this request's pages, then the clean URL
+        _tracked_or_404(reference, request.GET["token"])
+        return link_cookies.exchange("track", request.path, request.GET["token"])
+    token = link_cookies.token_from(request, "track", request.path)
     sr = _tracked_or_404(reference, token)
     reply_form = TrackingReplyForm()
     meta = RequestMeta.from_request(request)
@@ -137,14 +152,14 @@ def request_track(request, reference):
                             "to appear; we also look again every few minutes."
                         ),
                     )
-                return redirect(request.get_full_path())
+                return _back_to_page(request, token)
             if request.POST.get("action") == "cancel" and request.POST.get("confirm") != "yes":
                 messages.error(request, _("Tick the box to confirm that you want to cancel the request."))
-                return redirect(request.get_full_path())
+                return _back_to_page(request, token)
             if request.POST.get("action") == "cancel":
                 services.service_request_cancel(service_request=sr, meta=meta)
                 messages.success(request, _("Your request is cancelled."))
-                return redirect(request.get_full_path())
+                return _back_to_page(request, token)
             reply_form = TrackingReplyForm(request.POST, request.FILES)
             if reply_form.is_valid():
                 services.service_request_requester_reply(
@@ -154,7 +169,7 @@ def request_track(request, reference):
                     meta=meta,
                 )
                 messages.success(request, _("Your reply has been sent to the support team."))
-                return redirect(request.get_full_path())
+                return _back_to_page(request, token)
         if attempt.refused:
             sr.refresh_from_db()
     passed = selectors.passed_kinds(sr)
@@ -163,7 +178,6 @@ def request_track(request, reference):
         "tickets/request_track.html",
         {
             "sr": sr,
-            "token": token,
             "timeline": selectors.public_timeline(sr),
             "reply_form": reply_form,
             "can_reply": selectors.requester_can_reply(sr),
@@ -198,7 +212,9 @@ def request_access(request):
 def request_object(request):
     """The single-purpose link emailed to the people who can stop a request: a GET shows the request and a
     button (mail scanners that follow links must not put requests on hold); the POST objects."""
-    token = request.GET.get("token") or request.POST.get("token")
+    if link_cookies.wants_exchange(request) and services.objection_link_for(request.GET["token"]) is not None:
+        return link_cookies.exchange("object", request.path, request.GET["token"])
+    token = link_cookies.token_from(request, "object", request.path)
     link = services.objection_link_for(token)
     if link is None:
         return render(
@@ -212,10 +228,13 @@ def request_object(request):
         if is_ratelimited(request, group="tickets.object", key="ip", rate="30/h", method="POST", increment=True):
             return render(request, "tickets/rate_limited.html", status=429)
         with refusal_shown() as attempt:
-            services.objection_raise(raw_token=token, message=form.cleaned_data["message"], meta=RequestMeta.from_request(request))
+            services.objection_raise(
+                raw_token=token or "", message=form.cleaned_data["message"], meta=RequestMeta.from_request(request)
+            )
         if attempt.refused:
             return render(request, "tickets/link_invalid.html", {"message": attempt.refused.message}, status=404)
-        return render(request, "tickets/objection_done.html", {"sr": link.service_request})
+        done = render(request, "tickets/objection_done.html", {"sr": link.service_request})
+        return link_cookies.forget(done, "object", request.path)
     sr = link.service_request
     return render(
         request,
@@ -224,7 +243,6 @@ def request_object(request):
             "link": link,
             "sr": sr,
             "form": form,
-            "token": token,
             "elevation": getattr(sr, "elevation", None),
         },
     )

@@ -313,6 +313,8 @@ OTP_STATIC_THROTTLE_FACTOR = 1
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 12 * 3600
+# A secret link's token, exchanged for a cookie scoped to its request's pages (tickets/link_cookies.py).
+LINK_COOKIE_MAX_AGE = 2 * 3600
 X_FRAME_OPTIONS = "DENY"
 
 # Content-Security-Policy on every page (django-csp): our own scripts, styles and images only; no inline

@@ -12,7 +12,7 @@ from notifications.models import OutboxMessage
 from portal.clock import travel
 from tests import factories
 from tests.conftest import actor, emails_to, staff_client
-from tests.helpers import pdf
+from tests.helpers import open_link, pdf
 from tickets import services
 from tickets.models import CheckKind, CheckOutcome, Elevation, RequestLink, ServiceRequest, Status
 from tickets.selectors import latest_checks
@@ -87,7 +87,7 @@ def _tracked(sr):
 def test_a_reply_after_verification_returns_to_review_and_voids_what_depends_on_it(client, db, agent, status, with_file):
     sr = proposed_request(agent) if status == Status.ELEVATION_PROPOSED else verified_request()
     url, raw = _tracked(sr)
-    page = client.get(url).content.decode()
+    page = open_link(client, url).content.decode()
     assert 'id="reply-reopens"' in page, "the requester is warned before sending"
 
     data = {"token": raw, "action": "reply", "body": "Here is a newer ID card."}
@@ -110,7 +110,7 @@ def test_once_approved_the_requester_may_write_but_not_add_files(client, db, age
     sr = proposed_request(agent)
     approve(sr, supervisor)
     url, raw = _tracked(sr)
-    page = client.get(url).content.decode()
+    page = open_link(client, url).content.decode()
     assert 'id="effective-at"' in page
 
     response = client.post(url, {"token": raw, "action": "reply", "body": "Also this.", "evidence": [pdf()]})

@@ -15,7 +15,7 @@ from audit.models import AuditEvent
 from portal.clock import now, travel
 from tests import factories
 from tests.conftest import actor, emails_to, link_in
-from tests.helpers import submit
+from tests.helpers import open_link, submit
 from tickets import selectors, services, tasks, tokens
 from tickets.dns_proof import record_name
 from tickets.models import CheckKind, CheckOutcome, ServiceRequest, Status, VerificationCheck
@@ -360,19 +360,19 @@ def test_file_confirm_publish_check_now(client, dns_server, deliver):
     sr = ServiceRequest.objects.get()
     assert sr.dns_challenge.startswith("escalation-portal-proof=")
 
-    page = client.get(tracking).content.decode()
+    page = open_link(client, tracking).content.decode()
     assert 'id="dns-proof"' in page
     assert "<code>_escalation-portal.fabrikam.example</code>" in page
     assert f'<code id="dns-value">{sr.dns_challenge}</code>' in page
 
-    response = client.post(tracking, {"token": tracking.split("token=")[1], "action": "dns_look_up"})
+    response = client.post(tracking, {"action": "dns_look_up"})
     assert response.status_code == 302
     page = client.get(response["Location"]).content.decode()
     assert "We did not find the value yet." in page
     assert "Last looked up:" in page and "NXDOMAIN (no such name)" in page
 
     publish(dns_server, sr)
-    response = client.post(tracking, {"token": tracking.split("token=")[1], "action": "dns_look_up"})
+    response = client.post(tracking, {"action": "dns_look_up"})
     page = client.get(response["Location"]).content.decode()
     assert "We found your DNS record." in page
     assert 'id="dns-proof-passed"' in page and 'id="dns-value"' not in page
@@ -392,20 +392,20 @@ def test_the_value_is_shown_only_to_the_holder_of_the_tracking_link(client, dns_
     submitted = client.get(response["Location"]).content.decode()
     deliver()
     confirm = link_in(emails_to("claire@fabrikam.example")[-1], "/confirm/")
-    confirm_page = client.get(confirm).content.decode()
+    confirm_page = open_link(client, confirm).content.decode()
     tracking = client.post(confirm, {"token": confirm.split("token=")[1]})["Location"]
     deliver()
     sr = ServiceRequest.objects.get()
     value = sr.dns_challenge
-    assert value in client.get(tracking).content.decode()
+    assert value in open_link(client, tracking).content.decode()
 
     objection = link_in(emails_to("marc@fabrikam.example")[-1], "/requests/object/")
     elsewhere = {
         "submitted page": submitted,
         "confirmation page": confirm_page,
-        "objection page": client.get(objection).content.decode(),
-        "wrong token": client.get(f"/requests/{sr.reference}/?token=not-the-token").content.decode(),
-        "no token": client.get(f"/requests/{sr.reference}/").content.decode(),
+        "objection page": open_link(client, objection).content.decode(),
+        "wrong token": open_link(client, f"/requests/{sr.reference}/?token=not-the-token").content.decode(),
+        "no token": client.__class__().get(f"/requests/{sr.reference}/").content.decode(),
         "access page": client.get(f"/requests/access/?reference={sr.reference}").content.decode(),
         **{
             f"email to {m.to[0]}: {m.subject}": m.body + "".join(a[0] for a in m.alternatives)
@@ -413,7 +413,7 @@ def test_the_value_is_shown_only_to_the_holder_of_the_tracking_link(client, dns_
         },
     }
     assert [where for where, body in elsewhere.items() if value in body] == []
-    assert client.get(f"/requests/{sr.reference}/?token=not-the-token").status_code == 404
+    assert open_link(client, f"/requests/{sr.reference}/?token=not-the-token").status_code == 404
 
 
 def test_check_now_with_a_wrong_token_is_404_and_asks_nothing(client, dns_server):
@@ -442,7 +442,7 @@ def test_check_now_on_a_closed_request_changes_nothing(client, dns_server):
     sr, link = filed()
     publish(dns_server, sr)
     assert client.post(link, {"token": link.split("token=")[1], "action": "cancel", "confirm": "yes"}).status_code == 302
-    page = client.get(link).content.decode()
+    page = open_link(client, link).content.decode()
     assert 'id="dns-proof"' not in page, "no DNS section on a closed request"
 
     response = client.post(link, {"token": link.split("token=")[1], "action": "dns_look_up"})  # a stale tab

@@ -10,7 +10,7 @@ from accounts.models import Membership, User
 from audit.models import AuditEvent
 from tests import factories
 from tests.conftest import emails_to, link_in, staff_client
-from tests.helpers import submit
+from tests.helpers import open_link, submit
 from tickets.models import CheckKind, ServiceRequest
 
 from .flow import complete
@@ -40,11 +40,11 @@ def test_request_from_form_to_new_global_admin(client, db, deliver):
     assert confirm.alternatives and confirm.alternatives[0][1] == "text/html"
     assert not emails_to("agent@support.example")
     confirm_url = link_in(confirm, "/confirm/")
-    assert "confirm" in client.get(confirm_url).content.decode().lower()
+    assert "confirm" in open_link(client, confirm_url).content.decode().lower()
     response = client.post(confirm_url, {"token": confirm_url.split("token=")[1]})
     assert response.status_code == 302
     tracking_url = response["Location"]
-    tracking = client.get(tracking_url)
+    tracking = open_link(client, tracking_url)
     assert tracking.status_code == 200
     assert '<span class="badge bg-primary" id="status">New</span>' in tracking.content.decode()
     deliver()
@@ -93,7 +93,7 @@ def test_request_from_form_to_new_global_admin(client, db, deliver):
     assert not Membership.objects.filter(tenant=tenant, role="global_admin", user__email="luc@fabrikam.example").exists()
 
     # 5. The requester sees when the waiting period ends; the former admin is told again, with a link to object.
-    tracking = client.get(tracking_url).content.decode()
+    tracking = open_link(client, tracking_url).content.decode()
     assert 'id="effective-at"' in tracking
     deliver()
     again = emails_to("marc@fabrikam.example")[-1]

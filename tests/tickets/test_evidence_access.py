@@ -14,7 +14,7 @@ from audit.models import AuditEvent
 from tests import factories
 from tests.conftest import staff_client
 from tests.factories import PASSWORD
-from tests.helpers import PDF_BYTES
+from tests.helpers import PDF_BYTES, open_link
 from tickets import services
 
 pytestmark = pytest.mark.django_db
@@ -163,16 +163,16 @@ def test_a_supervisor_can_open_it_too(supervisor_client, a):
 def test_the_tracking_page_of_a_never_shows_b(client, a, b):
     sr_a, _, link_a = a
     sr_b, _, link_b = b
-    page_a = client.get(link_a).content.decode()
+    page_a = open_link(client, link_a).content.decode()
     assert "a-passport.pdf" in page_a and "Reply from A: my passport." in page_a
     assert "b-board-minutes.pdf" not in page_a
     assert "Reply from B" not in page_a
-    page_b = client.get(link_b).content.decode()
+    page_b = open_link(client, link_b).content.decode()
     assert "b-board-minutes.pdf" in page_b and "a-passport.pdf" not in page_b
 
     # A's token does not open B, even with B's reference.
     token_a = link_a.split("token=")[1]
-    assert client.get(f"/requests/{sr_b.reference}/?token={token_a}").status_code == 404
+    assert open_link(client, f"/requests/{sr_b.reference}/?token={token_a}").status_code == 404
 
 
 def test_b_evidence_under_a_is_404_even_for_an_agent(agent_client, a, b):

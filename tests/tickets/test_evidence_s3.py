@@ -20,7 +20,7 @@ from audit.models import AuditEvent
 from portal.settings.base import evidence_storage_settings
 from tests import factories
 from tests.conftest import staff_client
-from tests.helpers import PDF_BYTES, PNG_BYTES, submit
+from tests.helpers import PDF_BYTES, PNG_BYTES, open_link, submit
 from tickets.models import Evidence, ServiceRequest
 from tickets.storage import PrivateFileSystemStorage, evidence_storage
 from tickets.storage.s3 import PrivateS3Storage
@@ -94,7 +94,7 @@ def test_a_reply_with_a_file_on_the_tracking_page_goes_to_the_bucket(agent, s3_e
     response = requester.post(link, {"token": raw, "action": "reply", "body": "Here is the signed letter.", "evidence": [letter]})
     assert response.status_code == 302
 
-    page = requester.get(link).content.decode()
+    page = open_link(requester, link).content.decode()
     assert "Here is the signed letter." in page and "letter-on-paper.pdf" in page
     [evidence] = sr.messages.get(from_requester=True).attachments.all()
     assert evidence.file.name not in page, "the requester sees the file's name, never where it is kept"

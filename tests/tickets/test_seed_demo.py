@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.management import call_command
 
 from tests import factories
+from tests.helpers import open_link
 from tickets.models import ServiceRequest
 
 
@@ -18,7 +19,7 @@ def test_the_printed_tracking_links_open_the_requests_confirmed_the_way_a_reques
     assert len(links) == 3, out.getvalue()
     for path in links:
         reference = path.split("/")[2]
-        page = client.get(path)
+        page = open_link(client, path)
         assert page.status_code == 200 and reference in page.content.decode()
     confirmed = ServiceRequest.objects.exclude(status="awaiting_email_confirmation")
     assert confirmed.count() == 4, "three printed, one rejected"

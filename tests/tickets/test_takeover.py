@@ -13,6 +13,7 @@ from notifications.models import OutboxMessage
 from portal.clock import now, travel
 from tests import factories
 from tests.conftest import actor, emails_to, link_in, staff_client
+from tests.helpers import open_link
 from tickets import services, tokens
 from tickets.models import CheckKind, Elevation, Objection, ObjectionLink, ServiceRequest, Status
 from tickets.workflow import DomainError
@@ -53,10 +54,9 @@ def _no_csrf(response):
 
 
 def object_via(client, url, message=""):
-    page = client.get(url)
-    assert page.status_code == 200
-    token = url.split("token=")[1]
-    return client.post("/requests/object/", {"token": token, "message": message})
+    page = open_link(client, url)
+    assert page.status_code == 200 and "token=" not in page.content.decode().split("<main")[1]
+    return client.post("/requests/object/", {"message": message})
 
 
 # --- The people who can stop it hear first ----------------------------------------------------------------------
@@ -140,7 +140,7 @@ def test_a_get_of_the_link_changes_nothing_and_shows_who_filed_what(client, db, 
     tenant, alice = tenant_with_admin()
     sr = confirm(factories.ServiceRequestFactory(tenant_on_record=tenant))
     deliver()
-    page = client.get(objection_link(alice.email)).content.decode()
+    page = open_link(client, objection_link(alice.email)).content.decode()
     assert sr.requester_email in page and sr.elevate_email in page and "Stop this request" in page
     sr.refresh_from_db()
     assert sr.status == Status.NEW, "mail scanners that follow links put nothing on hold"

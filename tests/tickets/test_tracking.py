@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from portal.clock import travel
 from tests import factories
 from tests.conftest import actor, emails_to, link_in
-from tests.helpers import captcha_answer, pdf, submit
+from tests.helpers import captcha_answer, open_link, pdf, submit
 from tickets import services
 from tickets.models import Message, ServiceRequest
 
@@ -52,15 +52,16 @@ def token_of(path: str) -> str:
 
 def test_wrong_token_missing_token_and_unknown_reference_look_the_same(client, db):
     sr, good = tracked(company_legal_name="Secretive Holdings SA")
-    assert client.get(good).status_code == 200
+    assert open_link(client, good).status_code == 200
 
+    stranger = client.__class__()  # holds no link's cookie
     answers = [
-        client.get(f"/requests/{sr.reference}/?token=not-the-token"),
-        client.get(f"/requests/{sr.reference}/"),
-        client.get(f"/requests/{sr.reference}/?token="),
-        client.get("/requests/SR-ZZZZ-ZZZZ/?token=not-the-token"),
-        client.get(f"/requests/SR-ZZZZ-ZZZZ/?token={token_of(good)}"),
-        client.post(f"/requests/{sr.reference}/", {"token": "not-the-token", "action": "cancel", "confirm": "yes"}),
+        open_link(stranger, f"/requests/{sr.reference}/?token=not-the-token"),
+        stranger.get(f"/requests/{sr.reference}/"),
+        open_link(stranger, f"/requests/{sr.reference}/?token="),
+        open_link(stranger, "/requests/SR-ZZZZ-ZZZZ/?token=not-the-token"),
+        open_link(stranger, f"/requests/SR-ZZZZ-ZZZZ/?token={token_of(good)}"),
+        stranger.post(f"/requests/{sr.reference}/", {"token": "not-the-token", "action": "cancel", "confirm": "yes"}),
     ]
     assert [r.status_code for r in answers] == [404] * len(answers)
     bodies = {page_body(r) for r in answers}
@@ -74,7 +75,7 @@ def test_wrong_token_missing_token_and_unknown_reference_look_the_same(client, d
 
 def test_the_confirmation_token_does_not_open_the_tracking_page(client, deliver):
     sr, confirm = file_and_get_confirm_link(client, deliver)
-    assert client.get(f"/requests/{sr.reference}/?token={token_of(confirm)}").status_code == 404
+    assert open_link(client, f"/requests/{sr.reference}/?token={token_of(confirm)}").status_code == 404
 
 
 def test_junk_references_and_tokens_are_404_not_500(client, db):
@@ -84,8 +85,8 @@ def test_junk_references_and_tokens_are_404_not_500(client, db):
         "/requests/SR-AAAA-AAAA/?token=" + "a" * 5000,
         "/requests/sr-aaaa-aaaa/?token=%ff%fe",
     ):
-        assert client.get(path).status_code == 404, path
-    assert client.get("/requests/SR-AAAA-AAAA/confirm/?token=%ff").status_code == 200  # only a button
+        assert open_link(client, path).status_code == 404, path
+    assert open_link(client, "/requests/SR-AAAA-AAAA/confirm/?token=%ff").status_code == 200  # only a button
     assert client.post("/requests/SR-AAAA-AAAA/confirm/", {}).status_code == 400
     assert client.post("/requests/" + "X" * 500 + "/confirm/", {"token": "x"}).status_code == 400
     assert client.post("/requests/access/", {}).status_code == 200
@@ -96,11 +97,12 @@ def test_junk_references_and_tokens_are_404_not_500(client, db):
 
 def test_opening_the_confirmation_link_only_shows_a_button(client, agent, deliver):
     sr, confirm = file_and_get_confirm_link(client, deliver)
-    page = client.get(confirm)
+    page = open_link(client, confirm)
     assert page.status_code == 200
     html = page.content.decode()
     assert "Confirm my email" in html and sr.reference in html
-    assert f'name="token" value="{token_of(confirm)}"' in html
+    assert token_of(confirm) not in html, "the token went into a cookie, not the page"
+    assert page.redirect_chain == [(f"/requests/{sr.reference}/confirm/", 302)]
     sr.refresh_from_db()
     assert sr.status == "awaiting_email_confirmation", "a mail scanner following the link confirms nothing"
     deliver()
@@ -120,7 +122,7 @@ def test_confirming_puts_the_request_in_the_queue_and_emails_the_tracking_link(c
     received = emails_to(REQUESTER)[-1]
     assert sr.reference in received.subject
     tracking = path_of(link_in(received, f"/requests/{sr.reference}/?token="))
-    page = client.get(tracking)
+    page = open_link(client, tracking)
     assert page.status_code == 200
     assert 'id="status">New<' in page.content.decode()
     assert "Your request is in our queue" in page.content.decode()
@@ -190,8 +192,8 @@ def test_a_fresh_link_replaces_the_old_one(client, deliver, celery_inline):
     [email] = emails_to(sr.requester_email)
     new = path_of(link_in(email, f"/requests/{sr.reference}/?token="))
     assert new != old
-    assert client.get(new).status_code == 200
-    assert client.get(old).status_code == 404, "the old link stops working"
+    assert open_link(client, new).status_code == 200
+    assert open_link(client, old).status_code == 404, "the old link stops working"
 
 
 def test_a_wrong_email_gets_the_same_page_and_nothing_is_sent(client, deliver, celery_inline):
@@ -200,7 +202,7 @@ def test_a_wrong_email_gets_the_same_page_and_nothing_is_sent(client, deliver, c
     unknown = ask_for_link(client, "SR-ZZZZ-ZZZZ", sr.requester_email)
     deliver()
     assert mail.outbox == []
-    assert client.get(old).status_code == 200, "a wrong guess does not break the real link"
+    assert open_link(client, old).status_code == 200, "a wrong guess does not break the real link"
 
     right = ask_for_link(client, sr.reference, sr.requester_email)
     assert right.status_code == wrong.status_code == unknown.status_code == 200
@@ -268,7 +270,7 @@ def waiting_on_requester(agent):
 
 def test_a_reply_with_a_file_puts_the_request_back_in_review(client, agent, deliver):
     sr, link = waiting_on_requester(agent)
-    page = client.get(link).content.decode()
+    page = open_link(client, link).content.decode()
     assert "Please send a letter on company paper." in page
     assert "We need something from you" in page
     assert "Caller sounded nervous" not in page, "internal notes are for staff only"
@@ -318,7 +320,7 @@ def test_a_reply_with_a_bad_file_is_refused_and_changes_nothing(client, agent):
 def test_cancel_while_open_then_no_more_replies(client, agent, deliver):
     sr, link = tracked()
     services.service_request_assign(service_request=sr, actor=actor(agent))
-    page = client.get(link).content.decode()
+    page = open_link(client, link).content.decode()
     assert "Cancel my request" in page and "Reply to support" in page
 
     response = client.post(link, {"token": token_of(link), "action": "cancel", "confirm": "yes"})
@@ -349,7 +351,7 @@ def test_the_tracking_link_dies_30_days_after_closing(client, db, deliver, celer
     sr, link = tracked()
     assert client.post(link, {"token": token_of(link), "action": "cancel", "confirm": "yes"}).status_code == 302
     with travel(timedelta(days=days)):
-        assert client.get(link).status_code == (200 if visible else 404)
+        assert open_link(client, link).status_code == (200 if visible else 404)
         ask_for_link(client, sr.reference, sr.requester_email)
         deliver()
         sent = [m for m in emails_to(sr.requester_email) if f"/requests/{sr.reference}/?token=" in m.body]
