@@ -45,8 +45,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Recovery and sign-in protection.
     alternate_email = models.EmailField(_("alternate email for recovery"), blank=True)
     alternate_phone = models.CharField(_("alternate phone for recovery"), max_length=40, blank=True)
+    # Wrong passwords since the last sign-in: at the ceiling (policy.SIGNIN_FAILURE_CEILING), sign-in is
+    # refused from networks the account never signed in from (accounts.services.signin).
     failed_login_count = models.PositiveIntegerField(_("failed sign-ins in a row"), default=0)
-    locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
+    # An admin lifted the sign-in throttle then: the throttle's counters (in the cache) start again.
+    signin_throttle_lifted_at = models.DateTimeField(_("sign-in throttle lifted"), null=True, blank=True)
     must_change_password = models.BooleanField(_("must change password at next sign-in"), default=False)
     frozen_at = models.DateTimeField(
         _("frozen"),

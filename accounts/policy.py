@@ -9,6 +9,9 @@ from .models import Membership
 ADMIN_ROLES = (Membership.Role.GLOBAL_ADMIN, Membership.Role.USER_ADMIN)
 MIN_LENGTH_SINGLE_FACTOR = 15
 MIN_LENGTH_WITH_SECOND_FACTOR = 12
+# NIST SP 800-63B-4 §3.2.2: at most 100 consecutive failed attempts on one account. At the ceiling,
+# sign-in is refused from networks the account has not signed in from (accounts.services.signin).
+SIGNIN_FAILURE_CEILING = 100
 
 
 def requires_second_factor(user: Any) -> bool:

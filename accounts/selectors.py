@@ -1,6 +1,8 @@
 """Read-only queries about users, tenants and roles."""
 
+import ipaddress
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
@@ -57,3 +59,27 @@ def recent_signins(user: User, limit: int = 10) -> QuerySet[AuditEvent]:
         target_id=str(user.pk),
         action__in=["signin.succeeded", "signin.failed", "account.locked"],
     ).order_by("-created_at")[:limit]
+
+
+def signed_in_from_network(user: User, ip: str | None, *, since: datetime) -> bool:
+    """Whether ``user`` completed a sign-in (password and, where needed, second factor) since ``since``
+    from the network of ``ip``: the same /24 for IPv4, the same /64 for IPv6."""
+    if not ip:
+        return False
+    try:
+        network = ipaddress.ip_network(f"{ip}/{64 if ':' in ip else 24}", strict=False)
+    except ValueError:
+        return False
+    seen = (
+        AuditEvent.objects.filter(
+            target_type=user._meta.label_lower,
+            target_id=str(user.pk),
+            action="signin.succeeded",
+            created_at__gte=since,
+            ip_address__isnull=False,
+        )
+        .order_by()
+        .values_list("ip_address", flat=True)
+        .distinct()[:500]
+    )
+    return any(ipaddress.ip_address(address) in network for address in seen if address)

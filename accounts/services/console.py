@@ -16,6 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.services import Actor, audit_event_record
 from notifications.services import outbox_enqueue
+from portal.clock import now
 from portal.errors import DomainError
 
 from .. import selectors
@@ -136,11 +137,12 @@ def console_deactivate(*, actor: Actor, tenant: Tenant, user: User) -> User:
 
 @transaction.atomic
 def console_unfreeze(*, actor: Actor, tenant: Tenant, user: User) -> User:
-    """Lift a freeze ("this wasn't me" link) or a lockout (10 wrong passwords), once the admin has checked
-    with the owner."""
+    """Lift a freeze ("this wasn't me" link), the sign-in ceiling (100 wrong passwords in a row) and the
+    sign-in throttle (its counters start again), once the admin has checked with the owner."""
     _role, target = _managed_member(actor, tenant, user)
-    User.objects.filter(pk=user.pk).update(frozen_at=None, locked_until=None, failed_login_count=0)
-    audit_event_record(actor=actor, action="account.unfrozen", target=user, tenant=tenant)
+    before = {"frozen": bool(user.frozen_at), "failed_login_count": user.failed_login_count}
+    User.objects.filter(pk=user.pk).update(frozen_at=None, failed_login_count=0, signin_throttle_lifted_at=now())
+    audit_event_record(actor=actor, action="account.unfrozen", target=user, tenant=tenant, before=before)
     tell_tenant_admins(
         tenant, template="user_unfrozen", context={"user_email": user.email, "by": actor.user.email}, exclude=[actor.user]
     )

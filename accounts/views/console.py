@@ -17,11 +17,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.selectors import action_choices, audit_events_for_tenant
 from audit.services import Actor, ActorKind, RequestMeta
-from portal.clock import now
 from portal.refusals import refusal_shown
 
 from ..console_forms import InviteForm, ResetPasswordForm, RoleForm, SettingsForm
 from ..models import Membership, Tenant, User
+from ..policy import SIGNIN_FAILURE_CEILING
 from ..services import console as console_services
 
 
@@ -89,7 +89,7 @@ def users(request):
     return render(
         request,
         "accounts/console/users.html",
-        _ctx(request, page=page, q=q, role_form=RoleForm(), reset_form=ResetPasswordForm(), now=now()),
+        _ctx(request, page=page, q=q, role_form=RoleForm(), reset_form=ResetPasswordForm(), ceiling=SIGNIN_FAILURE_CEILING),
     )
 
 

@@ -30,12 +30,10 @@ PENDING = "signin_pending"
 PENDING_SECONDS = 600
 
 
-def _limited(request, email=""):
-    by_ip = is_ratelimited(request, group="signin.ip", key="ip", rate="30/10m", method="POST", increment=True)
-    by_user = is_ratelimited(
-        request, group="signin.user", key=lambda g, r: email.lower() or "-", rate="20/10m", method="POST", increment=True
-    )
-    return by_ip or by_user
+def _limited(request):
+    # Per address only, whatever the account: a password sprayer slows down, and no account can be
+    # blocked from elsewhere (the per-account throttle is the service's, keyed on account and network).
+    return is_ratelimited(request, group="signin.ip", key="ip", rate="30/10m", method="POST", increment=True)
 
 
 def _next_url(request, default):
@@ -83,11 +81,11 @@ def signin(request):
     form = SignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
-        if _limited(request, email):
+        if _limited(request):
             return render(request, "accounts/login.html", {"form": form, "limited": True}, status=429)
         with refusal_shown(form=form) as attempt:
             user = services.signin_authenticate(
-                request=request, email=email, password=form.cleaned_data["password"], meta=RequestMeta.from_request(request)
+                email=email, password=form.cleaned_data["password"], meta=RequestMeta.from_request(request)
             )
         if not attempt.refused:
             if not policy.requires_second_factor(user) and not user_has_device(user):

@@ -670,17 +670,18 @@ def test_self_service_reset_for_selected_users_only(world, deliver):
 
 
 def test_an_admin_unlocks_a_locked_account(world):
-    from datetime import timedelta
-
-    from portal.clock import now
-
-    User.objects.filter(pk=world.target.pk).update(locked_until=now() + timedelta(minutes=20), failed_login_count=3)
+    """Locked: 100 wrong passwords in a row, so sign-in is refused from networks the owner never used."""
+    User.objects.filter(pk=world.target.pk).update(failed_login_count=100)
+    stranger_network = {"REMOTE_ADDR": "203.0.113.5"}
+    assert Client().post("/login/", {"email": world.target.email, "password": PASSWORD}, **stranger_network).status_code == 200
     browser = client_for(world.ga)
-    assert "Locked" in browser.get(url(world.a, "users")).content.decode()
+    page = browser.get(url(world.a, "users")).content.decode()
+    assert "Locked" in page and "Unlock" in page
     browser.post(url(world.a, "unfreeze", world.target))
     world.target.refresh_from_db()
-    assert world.target.locked_until is None
-    assert Client().post("/login/", {"email": world.target.email, "password": PASSWORD}).status_code == 302
+    assert world.target.failed_login_count == 0 and world.target.signin_throttle_lifted_at is not None
+    assert "Locked" not in browser.get(url(world.a, "users")).content.decode()
+    assert Client().post("/login/", {"email": world.target.email, "password": PASSWORD}, **stranger_network).status_code == 302
 
 
 def test_an_admin_cannot_take_over_someone_who_belongs_to_another_organisation(world):
