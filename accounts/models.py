@@ -188,6 +188,7 @@ class PasswordResetSession(models.Model):
     code_hash = models.CharField(max_length=64, blank=True)
     code_expires_at = models.DateTimeField(null=True, blank=True)
     codes_sent = models.PositiveIntegerField(default=0)
+    wrong_codes = models.PositiveIntegerField(default=0)
     verified_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     admins_told_at = models.DateTimeField(null=True, blank=True)

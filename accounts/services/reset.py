@@ -5,8 +5,15 @@
   Only the organisation's switch (by email domain) may change the page. Where it is off, and for a
   domain of no organisation, the page is one and the same: it names no organisation and says nothing
   about its admins, so that it cannot be used to list customers or find those with no admin left.
-- Codes go to the user's alternate email, last 5 minutes and work once; 5 wrong codes block
-  reset for 24 hours; more than 10 code emails in 10 minutes are refused; a session lasts 15 minutes.
+- Codes go to the user's alternate email, last 5 minutes and work once; more than 10 code emails in
+  10 minutes are refused; a session lasts 15 minutes.
+- Wrong codes are counted where a stranger cannot reach the owner: 5 end the reset session that made
+  them, 10 in a day stop the network (client address) that made them for that user ID. Only 100 in a
+  row on one account, across every session and network (NIST SP 800-63B-4 §3.2.2), block its
+  self-service reset for 24 hours. The code that verified a session is not a wrong code when the same
+  session sends it again (a double click).
+- The steps after the CAPTCHA take the same time for a missing and an existing account
+  (``STEP_TIME``): their work differs (an email, a counter), their answer's time does not.
 - A user with an authenticator must give its code too; admins always need two methods.
 - Success ends every session, never signs the user in, and tells the user and the other admins,
   with a "this wasn't me" link that freezes the account.
@@ -38,11 +45,17 @@ from ..models import AccountFreezeLink, Membership, PasswordResetSession, Tenant
 from ..notify import tell_tenant_admins
 from .security import user_addresses
 from .sessions import sessions_end_others
+from .throttle import answered_in_at_least, client_network, failure_counted, failures_exhausted
 
 SESSION_LIFETIME = timedelta(minutes=15)
 CODE_LIFETIME = timedelta(minutes=5)
-MAX_WRONG_CODES = 5
+MAX_WRONG_CODES_PER_SESSION = 5
+WRONG_CODES_GROUP = "reset.wrong_code"
+WRONG_CODES_PER_NETWORK = ("10/d",)
+WRONG_CODES_CEILING = 100
 BLOCK_PERIOD = timedelta(hours=24)
+# The code, verify and policy-off steps are padded to this, so that their time tells no account apart.
+STEP_TIME = 0.06
 MAX_CODES_PER_WINDOW = 10
 CODE_WINDOW = timedelta(minutes=10)
 FREEZE_LINK_LIFETIME = timedelta(days=7)
@@ -119,6 +132,7 @@ def reset_session_for(raw_token: str | None) -> PasswordResetSession | None:
     return session
 
 
+@answered_in_at_least(STEP_TIME)
 @transaction.atomic
 def reset_tell_admins(*, session: PasswordResetSession, policy_: Policy, meta: RequestMeta) -> None:
     """Policy off: the user's admins hear that they asked (once per session, only for a real account)."""
@@ -151,12 +165,18 @@ def _blocked(user: User | None) -> bool:
     return bool(user and user.reset_blocked_until and user.reset_blocked_until > now())
 
 
+@answered_in_at_least(STEP_TIME)
 @transaction.atomic
 def reset_send_code(*, session: PasswordResetSession, meta: RequestMeta) -> None:
-    """Email a new 6-digit code to the alternate email, if the account can reset. Silent otherwise."""
+    """Email a new 6-digit code to the alternate email, if the account can reset. Silent otherwise.
+
+    Nothing is sent to a session already verified (its code stays the one it used) or stopped by its
+    wrong codes. Takes ``STEP_TIME`` whether or not an email is written."""
     session = PasswordResetSession.objects.select_for_update(of=("self",)).select_related("user").get(pk=session.pk)
     user = session.user
     if user is None or not user.alternate_email or _blocked(user):
+        return
+    if session.verified_at or session.wrong_codes >= MAX_WRONG_CODES_PER_SESSION:
         return
     if not user_may_self_reset(user):
         return
@@ -192,24 +212,42 @@ def methods_required(user: User | None) -> list[str]:
     return ["email", "totp"] if has_totp or policy.requires_second_factor(user) else ["email"]
 
 
+def _network_key(session: PasswordResetSession, meta: RequestMeta) -> str:
+    # The typed user ID, not the account: a missing account is counted alike.
+    return f"{session.email}|{client_network(meta.ip_address)}"
+
+
+@answered_in_at_least(STEP_TIME)
 @commit_then_raise
 def reset_verify(*, session: PasswordResetSession, code: str, token: str, meta: RequestMeta) -> PasswordResetSession | ResetError:
-    """Check the emailed code (and authenticator code where needed). Wrong codes count toward the block.
+    """Check the emailed code (and authenticator code where needed).
 
-    Atomic. Raises ResetError, after the commit, so that the wrong-code count and django-otp's
-    throttling survive the refusal (the refusals below are returned to ``commit_then_raise``).
+    Atomic. A wrong code counts against this session, this network for this user ID, and, for an
+    existing account, the account's ceiling (``WRONG_CODES_CEILING`` in a row: blocked for
+    ``BLOCK_PERIOD``, ``password.reset_blocked``). The code that verified this session, sent again by
+    it, verifies nothing new and counts as nothing (a double click): the session is returned.
+    Raises ResetError, after the commit, so that the counts and django-otp's throttling survive the
+    refusal (the refusals below are returned to ``commit_then_raise``). Takes ``STEP_TIME``.
     """
     session = PasswordResetSession.objects.select_for_update(of=("self",)).select_related("user").get(pk=session.pk)
     if now() > session.expires_at:
         return ResetError(EXPIRED)
     user = session.user
-    if _blocked(user):
-        return ResetError(WRONG_CODE)
+    code = (code or "").strip()
+    if session.verified_at and session.code_hash and tokens.matches(code, session.code_hash):
+        return session
+    stopped = (
+        session.verified_at is not None
+        or session.wrong_codes >= MAX_WRONG_CODES_PER_SESSION
+        or _blocked(user)
+        or failures_exhausted(group=WRONG_CODES_GROUP, value=_network_key(session, meta), rates=WRONG_CODES_PER_NETWORK)
+    )
     code_ok = bool(
-        session.code_hash
+        not stopped
+        and session.code_hash
         and session.code_expires_at
         and now() <= session.code_expires_at
-        and tokens.matches((code or "").strip(), session.code_hash)
+        and tokens.matches(code, session.code_hash)
     )
     totp_ok = True
     # The authenticator code is checked only with a right emailed code, so a typo in the emailed
@@ -218,22 +256,28 @@ def reset_verify(*, session: PasswordResetSession, code: str, token: str, meta: 
         device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
         totp_ok = bool(device and device.verify_is_allowed()[0] and device.verify_token((token or "").strip()))
     if not (code_ok and totp_ok and user is not None):
-        if user is not None:
-            _count_wrong_code(user, meta)
+        _count_wrong_code(session, user, meta)
         return ResetError(WRONG_CODE)
-    session.code_hash = ""  # single use
+    # The code's digest stays: it is how this session recognises its own code sent again.
     session.verified_at = now()
-    session.save(update_fields=["code_hash", "verified_at"])
+    session.save(update_fields=["verified_at"])
     User.objects.filter(pk=user.pk).update(reset_failed_codes=0)
     return session
 
 
-def _count_wrong_code(user: User, meta: RequestMeta) -> None:
+def _count_wrong_code(session: PasswordResetSession, user: User | None, meta: RequestMeta) -> None:
+    PasswordResetSession.objects.filter(pk=session.pk).update(wrong_codes=F("wrong_codes") + 1)
+    failure_counted(group=WRONG_CODES_GROUP, value=_network_key(session, meta), rates=WRONG_CODES_PER_NETWORK)
+    if user is None:
+        return
     User.objects.filter(pk=user.pk).update(reset_failed_codes=F("reset_failed_codes") + 1)
-    if User.objects.values_list("reset_failed_codes", flat=True).get(pk=user.pk) >= MAX_WRONG_CODES:
+    if User.objects.values_list("reset_failed_codes", flat=True).get(pk=user.pk) >= WRONG_CODES_CEILING:
         User.objects.filter(pk=user.pk).update(reset_failed_codes=0, reset_blocked_until=now() + BLOCK_PERIOD)
         audit_event_record(
-            actor=Actor(kind=ActorKind.ANONYMOUS, label="self-service reset", meta=meta), action="password.reset_blocked", target=user
+            actor=Actor(kind=ActorKind.ANONYMOUS, label="self-service reset", meta=meta),
+            action="password.reset_blocked",
+            target=user,
+            after={"wrong_codes_in_a_row": WRONG_CODES_CEILING},
         )
 
 

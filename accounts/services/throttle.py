@@ -7,12 +7,17 @@ the day. Only failures are counted (``failure_counted``), and what is counted is
 (an account and a client network, say), never a bare account: a stranger elsewhere cannot slow its owner.
 """
 
+import functools
 import ipaddress
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
 
 from django_ratelimit.core import get_usage
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def client_network(ip: str | None) -> str:
@@ -67,3 +72,17 @@ def taking_at_least(seconds: float) -> Iterator[None]:
         left = seconds - (time.perf_counter() - started)
         if left > 0:
             time.sleep(left)
+
+
+def answered_in_at_least(seconds: float) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """``taking_at_least`` for a whole service call, its commit (and what runs on commit) included."""
+
+    def decorate(service: Callable[P, T]) -> Callable[P, T]:
+        @functools.wraps(service)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+            with taking_at_least(seconds):
+                return service(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

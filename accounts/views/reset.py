@@ -13,10 +13,12 @@ from ..services import reset as reset_services
 TOKEN = "reset_token"  # noqa: S105  (the session key under which the reset token is kept, not a secret)
 
 
-def _limited(request, group, rate, email=""):
+def _limited(request, group, rate, value=""):
+    """Per address, and per ``value``: the typed user ID before a reset session exists, the session after,
+    so that a stranger's attempts on the code page never count against the owner's own session."""
     by_ip = is_ratelimited(request, group=f"{group}.ip", key="ip", rate=rate, method="POST", increment=True)
     by_id = is_ratelimited(
-        request, group=f"{group}.id", key=lambda g, r: email.strip().lower() or "-", rate=rate, method="POST", increment=True
+        request, group=f"{group}.id", key=lambda g, r: value.strip().lower() or "-", rate=rate, method="POST", increment=True
     )
     return by_ip or by_id
 
@@ -67,12 +69,12 @@ def verify(request):
     if request.method == "GET" and not session.codes_sent:
         reset_services.reset_send_code(session=session, meta=meta)
     elif request.method == "POST" and request.POST.get("action") == "resend":
-        if _limited(request, "reset.resend", "10/10m", session.email):
+        if _limited(request, "reset.resend", "10/10m", session.token_hash):
             return render(request, "accounts/reset/limited.html", status=429)
         reset_services.reset_send_code(session=session, meta=meta)
         form = CodeForm()
     elif request.method == "POST" and form.is_valid():
-        if _limited(request, "reset.verify", "20/10m", session.email):
+        if _limited(request, "reset.verify", "20/10m", session.token_hash):
             return render(request, "accounts/reset/limited.html", status=429)
         with refusal_shown(form=form, field="code") as attempt:
             reset_services.reset_verify(session=session, code=form.cleaned_data["code"], token=form.cleaned_data["token"], meta=meta)

@@ -1,0 +1,149 @@
+"""Self-service reset under attack: a stranger's wrong codes never block the owner, a double click is not a
+wrong code, and the code page takes the same time for a missing and an existing account."""
+
+import statistics
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+
+from accounts.models import PasswordResetSession, User
+from accounts.services.reset import reset_start
+from audit.models import AuditEvent
+from audit.services import RequestMeta
+from portal.clock import travel
+
+from . import test_reset as reset_steps
+from .test_reset import (
+    ALICE,
+    ALICE_HOME,
+    GHOST,
+    NEW,
+    NEW_PASSWORD,
+    VERIFY,
+    begin,
+    codes_to,
+    enter_code,
+    latest_code,
+    other_than,
+    reset_all_the_way,
+    set_password,
+    text,
+)
+
+tenant, alice = reset_steps.tenant, reset_steps.alice  # the same company and person as the reset's own tests
+
+pytestmark = pytest.mark.django_db
+STRANGER = "203.0.113.66"
+OWNER = "192.0.2.10"
+
+
+def test_ten_wrong_codes_from_one_network_stop_that_network_not_the_owners(alice, deliver, fresh_rate_window):
+    fresh_rate_window("10/d", f"{ALICE}|{STRANGER}")
+    for _session in range(2):
+        stranger = Client(REMOTE_ADDR=STRANGER)
+        begin(stranger, ALICE)
+        for n in range(5):
+            enter_code(stranger, f"{n:06d}")
+    third = Client(REMOTE_ADDR=STRANGER)
+    begin(third, ALICE)
+    refused = enter_code(third, latest_code(deliver))
+    assert refused.status_code == 200 and "The code is not right" in text(refused), "that network: even the right code"
+
+    reset_all_the_way(Client(REMOTE_ADDR=OWNER), deliver)
+    alice.refresh_from_db()
+    assert alice.check_password(NEW)
+    assert not AuditEvent.objects.filter(action="password.reset_blocked").exists()
+
+
+def test_the_hundredth_wrong_code_in_a_row_blocks_the_accounts_reset_for_a_day(alice, deliver):
+    User.objects.filter(pk=alice.pk).update(reset_failed_codes=99)  # 99 from many sessions and networks
+    stranger = Client(REMOTE_ADDR=STRANGER)
+    begin(stranger, ALICE)
+    enter_code(stranger, other_than(latest_code(deliver)))
+    assert AuditEvent.objects.filter(action="password.reset_blocked", target_id=str(alice.pk)).count() == 1
+
+    owner = Client(REMOTE_ADDR=OWNER)
+    begin(owner, ALICE)
+    deliver()
+    assert len(codes_to(ALICE_HOME)) == 1, "blocked: no code for anyone"
+    with travel(timedelta(hours=24, minutes=1)):
+        reset_all_the_way(Client(REMOTE_ADDR=OWNER), deliver)
+
+
+def test_a_right_code_after_wrong_ones_resets_the_accounts_run(alice, deliver):
+    User.objects.filter(pk=alice.pk).update(reset_failed_codes=42)
+    client = Client()
+    begin(client, ALICE)
+    assert enter_code(client, latest_code(deliver))["Location"] == NEW_PASSWORD
+    alice.refresh_from_db()
+    assert alice.reset_failed_codes == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_simultaneous_right_codes_verify_once_and_count_no_wrong_code(alice, deliver):
+    """A double click, twenty times over: before, 1 success, 19 wrong-code strikes and a 24-hour block."""
+    client = Client()
+    begin(client, ALICE)
+    code = latest_code(deliver)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    start = threading.Barrier(20)
+    answers = []
+
+    def click():
+        browser = Client()
+        browser.cookies[settings.SESSION_COOKIE_NAME] = cookie
+        start.wait()
+        try:
+            answers.append(enter_code(browser, code))
+        finally:
+            connection.close()
+
+    clicks = [threading.Thread(target=click) for _ in range(20)]
+    for thread in clicks:
+        thread.start()
+    for thread in clicks:
+        thread.join()
+
+    assert [a.get("Location") for a in answers] == [NEW_PASSWORD] * 20, [a.status_code for a in answers]
+    session = PasswordResetSession.objects.get(user=alice)
+    assert session.wrong_codes == 0 and session.verified_at is not None
+    alice.refresh_from_db()
+    assert alice.reset_failed_codes == 0 and alice.reset_blocked_until is None
+    assert not AuditEvent.objects.filter(action="password.reset_blocked").exists()
+    assert "Your password is reset" in text(set_password(client))
+
+
+def _median_ms(samples):
+    return statistics.median(samples) * 1000
+
+
+def test_the_code_page_takes_the_same_time_for_a_missing_and_an_existing_account(alice, deliver):
+    """Before: 75 ms for an existing account, 64 ms for a missing one."""
+    timings = {(kind, step): [] for kind in ("existing", "missing") for step in ("code sent", "wrong code")}
+    for n in range(50):
+        pair = [("existing", ALICE), ("missing", GHOST)]
+        for kind, email in pair if n % 2 else reversed(pair):  # neither goes first every time
+            network = f"198.51.{n}.{1 if kind == 'existing' else 2}"
+            _session, raw = reset_start(email=email, meta=RequestMeta(ip_address=network))  # past the CAPTCHA
+            browser = Client(REMOTE_ADDR=network)
+            store = browser.session
+            store["reset_token"] = raw
+            store.save()
+            for step, request in (
+                ("code sent", lambda b=browser: b.get(VERIFY)),
+                ("wrong code", lambda b=browser: enter_code(b, "000000")),
+            ):
+                started = time.perf_counter()
+                response = request()
+                timings[kind, step].append(time.perf_counter() - started)
+                assert response.status_code == 200
+    for step in ("code sent", "wrong code"):
+        existing, missing = _median_ms(timings["existing", step]), _median_ms(timings["missing", step])
+        assert abs(existing - missing) < 5, f"{step}: medians {existing:.1f} ms existing, {missing:.1f} ms missing"
+    deliver()
+    assert codes_to(ALICE_HOME), "the existing account did get its codes"
