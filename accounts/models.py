@@ -205,6 +205,9 @@ class AccountFreezeLink(models.Model):
     """The "this wasn't me" link sent after a password reset: single use, freezes the account."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    # None: the link went to the account's own addresses. Otherwise the admin it went to, who may freeze
+    # a global admin only while another active global admin remains (else support is alerted).
+    recipient = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=now)
     expires_at = models.DateTimeField()

@@ -36,9 +36,10 @@ def user_by_email(email: str) -> User | None:
     return User.objects.filter(email__iexact=email.strip()).first()
 
 
-def tenant_admins(
-    tenant: Tenant, *, roles: Iterable[str] = (Membership.Role.GLOBAL_ADMIN, Membership.Role.USER_ADMIN)
-) -> QuerySet[User]:
+ADMIN_ROLES = (Membership.Role.GLOBAL_ADMIN, Membership.Role.USER_ADMIN)
+
+
+def tenant_admins(tenant: Tenant, *, roles: Iterable[str] = ADMIN_ROLES) -> QuerySet[User]:
     """Active users holding one of ``roles`` in ``tenant``."""
     return User.objects.filter(memberships__tenant=tenant, memberships__role__in=roles, is_active=True).distinct()
 

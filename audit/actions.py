@@ -48,6 +48,10 @@ class AuditAction(models.TextChoices):
     SIGNIN_FAILED = "signin.failed", _("failed to sign in")
     ACCOUNT_LOCKED = "account.locked", _("locked the account after failed sign-ins")
     ACCOUNT_FROZEN = "account.frozen", _("froze the account")
+    ACCOUNT_FREEZE_SENT_TO_SUPPORT = (
+        "account.freeze_sent_to_support",
+        _("asked to freeze the only global admin; support was alerted instead"),
+    )
     ACCOUNT_UNFROZEN = "account.unfrozen", _("unfroze the account")
     PASSWORD_SET = "password.set", _("set a password from an emailed link")
     PASSWORD_SET_BY_SUPPORT = "password.set_by_support", _("set the password (support)")

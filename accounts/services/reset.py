@@ -15,8 +15,9 @@
 - The steps after the CAPTCHA take the same time for a missing and an existing account
   (``STEP_TIME``): their work differs (an email, a counter), their answer's time does not.
 - A user with an authenticator must give its code too; admins always need two methods.
-- Success ends every session, never signs the user in, and tells the user and the other admins,
-  with a "this wasn't me" link that freezes the account.
+- Success ends every session, never signs the user in, and tells the user and the tenant's global
+  admins, each with a "this wasn't me" link of their own that freezes the account; an admin's link does
+  not freeze the tenant's last global admin, it alerts support.
 """
 
 import secrets
@@ -26,7 +27,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -42,7 +43,7 @@ from portal.transactions import commit_then_raise
 
 from .. import policy, selectors
 from ..models import AccountFreezeLink, Membership, PasswordResetSession, Tenant, User
-from ..notify import tell_tenant_admins
+from ..notify import tell_support, tell_tenant_admins
 from .security import user_addresses
 from .sessions import sessions_end_others
 from .throttle import answered_in_at_least, client_network, failure_counted, failures_exhausted
@@ -307,50 +308,90 @@ def reset_complete(*, session: PasswordResetSession, new_password: str, meta: Re
     audit_event_record(
         actor=Actor(kind=ActorKind.USER, user=user, meta=meta), action="password.reset_self_service", target=user, tenant=tenant
     )
-    raw, digest = tokens.new_token()
-    AccountFreezeLink.objects.create(user=user, token_hash=digest, expires_at=now() + FREEZE_LINK_LIFETIME)
-    freeze_url = settings.SITE_URL + reverse("reset:freeze") + f"?token={raw}"
+    owner_link = _freeze_link(user, recipient=None)
     for address in user_addresses(user):
         outbox_enqueue(
             template="password_reset_done",
             to_email=address,
             language=user.preferred_language,
             context={"ip": meta.ip_address or ""},
-            secrets={"freeze_url": freeze_url},
+            secrets={"freeze_url": owner_link},
             target=user,
         )
     if tenant is not None:
-        tell_tenant_admins(
-            tenant,
-            template="password_reset_done_admins",
-            exclude=[user],
-            target=user,
-            context={"user_email": user.email, "ip": meta.ip_address or ""},
-            secrets={"freeze_url": freeze_url},
-        )
+        # Only global admins get a link: a user admin could otherwise freeze the only global admin, whom
+        # nobody would then be left to unfreeze. Each admin's link is their own (``account_freeze``).
+        for admin in selectors.tenant_active_global_admins(tenant).exclude(pk=user.pk):
+            outbox_enqueue(
+                template="password_reset_done_admins",
+                to_email=admin.email,
+                language=admin.preferred_language,
+                context={"user_email": user.email, "ip": meta.ip_address or "", "tenant": tenant.legal_name},
+                secrets={"freeze_url": _freeze_link(user, recipient=admin)},
+                target=user,
+            )
+    User.objects.filter(pk=user.pk).update(reset_failed_codes=0, failed_login_count=0)
     return user
 
 
+def _freeze_link(user: User, *, recipient: User | None) -> str:
+    raw, digest = tokens.new_token()
+    AccountFreezeLink.objects.create(user=user, recipient=recipient, token_hash=digest, expires_at=now() + FREEZE_LINK_LIFETIME)
+    return settings.SITE_URL + reverse("reset:freeze") + f"?token={raw}"
+
+
+class FreezeOutcome(models.TextChoices):
+    FROZEN = "frozen"
+    SENT_TO_SUPPORT = "sent_to_support"
+
+
+def _last_global_admin_in(user: User) -> Tenant | None:
+    """A tenant where ``user`` is a global admin and no other active, unfrozen global admin remains.
+
+    Locks those tenants' rows, so that two admins freezing each other at once cannot both pass."""
+    tenant_ids = Membership.objects.filter(user=user, role=Membership.Role.GLOBAL_ADMIN).values_list("tenant_id", flat=True)
+    for tenant in Tenant.objects.select_for_update().filter(pk__in=list(tenant_ids)).order_by("pk"):
+        others = selectors.tenant_active_global_admins(tenant).exclude(pk=user.pk).filter(frozen_at__isnull=True)
+        if not others.exists():
+            return tenant
+    return None
+
+
 @transaction.atomic(durable=True)
-def account_freeze(*, raw_token: str, meta: RequestMeta) -> User | None:
-    """ "This wasn't me": freeze the account, end its sessions and alert the admins. Single use."""
+def account_freeze(*, raw_token: str, meta: RequestMeta) -> FreezeOutcome | None:
+    """ "This wasn't me": freeze the account, end its sessions and alert the admins. Single use.
+
+    A link sent to an admin (not to the account's own addresses) does not freeze a global admin who is
+    the last active one of a tenant: nobody would be left to unfreeze them. Support's supervisors are
+    alerted instead (``account.freeze_sent_to_support``), to call the tenant back and act. Returns what
+    was done, or None for a link that is not valid.
+    """
     link = (
-        AccountFreezeLink.objects.select_for_update().select_related("user").filter(token_hash=tokens.digest(raw_token or "")).first()
+        AccountFreezeLink.objects.select_for_update(of=("self",))
+        .select_related("user", "recipient")
+        .filter(token_hash=tokens.digest(raw_token or ""))
+        .first()
     )
     if link is None or link.used_at or now() > link.expires_at:
         return None
     link.used_at = now()
     link.save(update_fields=["used_at"])
     user = link.user
+    actor = Actor(kind=ActorKind.ANONYMOUS, label="this-was-not-me link", meta=meta)
+    by = link.recipient.email if link.recipient else user.email
+    last_admin_of = _last_global_admin_in(user) if link.recipient is not None else None
+    if last_admin_of is not None:
+        audit_event_record(actor=actor, action="account.freeze_sent_to_support", target=user, tenant=last_admin_of, after={"by": by})
+        tell_support(
+            template="freeze_sent_to_support",
+            context={"user_email": user.email, "by": by, "tenant": last_admin_of.legal_name, "ip": meta.ip_address or ""},
+            target=user,
+        )
+        return FreezeOutcome.SENT_TO_SUPPORT
     User.objects.filter(pk=user.pk).update(frozen_at=now())
     sessions_end_others(user=user, keep_session_key=None)
     tenant = Tenant.objects.filter(memberships__user=user).first()
-    audit_event_record(
-        actor=Actor(kind=ActorKind.ANONYMOUS, label="this-was-not-me link", meta=meta),
-        action="account.frozen",
-        target=user,
-        tenant=tenant,
-    )
+    audit_event_record(actor=actor, action="account.frozen", target=user, tenant=tenant, after={"by": by})
     if tenant is not None:
         tell_tenant_admins(tenant, template="account_frozen_admins", exclude=[user], target=user, context={"user_email": user.email})
-    return user
+    return FreezeOutcome.FROZEN

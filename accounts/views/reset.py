@@ -106,6 +106,6 @@ def freeze(request):
     """The "this wasn't me" link: a GET shows a button (mail scanners must not freeze accounts)."""
     token = request.GET.get("token") or request.POST.get("token")
     if request.method == "POST":
-        user = reset_services.account_freeze(raw_token=token, meta=RequestMeta.from_request(request))
-        return render(request, "accounts/reset/frozen.html", {"frozen": user is not None})
+        outcome = reset_services.account_freeze(raw_token=token, meta=RequestMeta.from_request(request))
+        return render(request, "accounts/reset/frozen.html", {"outcome": outcome})
     return render(request, "accounts/reset/freeze.html", {"token": token})

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 
-from accounts.models import PasswordResetSession, User
+from accounts.models import Membership, PasswordResetSession, User
 from accounts.services.reset import reset_start
 from audit.models import AuditEvent
 from audit.services import RequestMeta
@@ -147,3 +147,76 @@ def test_the_code_page_takes_the_same_time_for_a_missing_and_an_existing_account
         assert abs(existing - missing) < 5, f"{step}: medians {existing:.1f} ms existing, {missing:.1f} ms missing"
     deliver()
     assert codes_to(ALICE_HOME), "the existing account did get its codes"
+
+
+# --- who may freeze whom ----------------------------------------------------------------------------
+
+
+def _freeze_links(deliver, address):
+    deliver()
+    told = [m for m in reset_steps.emails_to(address) if "/password-reset/not-me/" in m.body]
+    return [reset_steps.path_of(reset_steps.link_in(m, "/password-reset/not-me/")) for m in told]
+
+
+def _follow(link):
+    return Client().post(link, {"token": link.split("token=", 1)[1]})
+
+
+@pytest.fixture
+def sole_global_admin(tenant):
+    """The tenant's only global admin, who can reset by self-service (email and authenticator codes)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    admin = reset_steps.member(tenant, "gabriel@contoso.example", Membership.Role.GLOBAL_ADMIN, alternate_email="gabriel@mail.example")
+    user_admin = reset_steps.member(tenant, "ursula@contoso.example", Membership.Role.USER_ADMIN)
+    return admin, user_admin, TOTPDevice.objects.create(user=admin, name="phone", confirmed=True)
+
+
+def test_a_user_admin_gets_no_link_to_freeze_the_only_global_admin(sole_global_admin, deliver):
+    admin, user_admin, device = sole_global_admin
+    reset_all_the_way(Client(), deliver, admin.email, "gabriel@mail.example", reset_steps.authenticator_code(device))
+    assert _freeze_links(deliver, user_admin.email) == []
+    assert _freeze_links(deliver, admin.email), "the owner has a link"
+
+
+def test_another_admins_link_on_the_only_global_admin_alerts_support_instead(sole_global_admin, tenant, alice, deliver):
+    from tests import factories
+
+    supervisor = factories.supervisor(email="supervisor@support.example")
+    admin, _user_admin, device = sole_global_admin
+    second = reset_steps.member(tenant, "gloria@contoso.example", Membership.Role.GLOBAL_ADMIN)
+    reset_all_the_way(Client(), deliver, admin.email, "gabriel@mail.example", reset_steps.authenticator_code(device))
+    [link] = _freeze_links(deliver, second.email)
+    User.objects.filter(pk=second.pk).update(is_active=False)  # the other global admin left meanwhile
+
+    page = _follow(link)
+    assert "Support has been alerted" in text(page)
+    admin.refresh_from_db()
+    assert admin.frozen_at is None, "not frozen: nobody would be left to unfreeze them"
+    event = AuditEvent.objects.get(action="account.freeze_sent_to_support", target_id=str(admin.pk))
+    assert event.after == {"by": second.email} and event.tenant == tenant
+    deliver()
+    [alert] = reset_steps.emails_to(supervisor.email)
+    assert alert.subject == f"Freeze asked for the only global admin of Contoso Conseil SARL: {admin.email}"
+    assert "Call the organisation back" in alert.body
+    assert "Link not valid" in text(_follow(link)), "single use"
+
+
+def test_another_admins_link_freezes_a_global_admin_while_another_remains(sole_global_admin, tenant, deliver):
+    admin, _user_admin, device = sole_global_admin
+    second = reset_steps.member(tenant, "gloria@contoso.example", Membership.Role.GLOBAL_ADMIN)
+    reset_all_the_way(Client(), deliver, admin.email, "gabriel@mail.example", reset_steps.authenticator_code(device))
+    [link] = _freeze_links(deliver, second.email)
+    assert "Your account is frozen" in text(_follow(link))
+    admin.refresh_from_db()
+    assert admin.frozen_at is not None
+    assert AuditEvent.objects.get(action="account.frozen", target_id=str(admin.pk)).after == {"by": second.email}
+
+
+def test_the_only_global_admin_may_freeze_their_own_account(sole_global_admin, deliver):
+    admin, _user_admin, device = sole_global_admin
+    reset_all_the_way(Client(), deliver, admin.email, "gabriel@mail.example", reset_steps.authenticator_code(device))
+    [link] = _freeze_links(deliver, "gabriel@mail.example")
+    assert "Your account is frozen" in text(_follow(link))
+    admin.refresh_from_db()
+    assert admin.frozen_at is not None
