@@ -126,6 +126,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "accounts.passwords.NistLengthValidator"},
     {"NAME": "accounts.passwords.RepeatedPatternValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "accounts.passwords.StrengthValidator"},  # zxcvbn's estimate: score 3 or more
 ]
 # Emailed links (set-password) live one day, not Django's three.
 PASSWORD_RESET_TIMEOUT = 24 * 3600
