@@ -44,7 +44,7 @@ from portal.transactions import commit_then_raise
 from .. import policy, selectors
 from ..models import AccountFreezeLink, Membership, PasswordResetSession, Tenant, User
 from ..notify import tell_support, tell_tenant_admins
-from .security import user_addresses
+from .security import NOT_THE_TEMPORARY_ONE, user_addresses
 from .sessions import sessions_end_others
 from .throttle import answered_in_at_least, client_network, failure_counted, failures_exhausted
 
@@ -297,6 +297,8 @@ def reset_complete(*, session: PasswordResetSession, new_password: str, meta: Re
         password_validation.validate_password(new_password, user)
     except ValidationError as exc:  # the form checks the same rules first: this is the service's own guard
         raise ResetError(" ".join(exc.messages)) from exc
+    if user.must_change_password and user.check_password(new_password):
+        raise ResetError(NOT_THE_TEMPORARY_ONE)  # the admin who set it saw it
     user.set_password(new_password)
     user.must_change_password = False
     user.save(update_fields=["password", "must_change_password"])

@@ -11,14 +11,27 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.services import Actor, ActorKind, RequestMeta, audit_event_record
 from notifications.services import outbox_enqueue
 from portal.errors import DomainError
 
 from ..models import User
-from .second_factor import backup_codes_generate
+from .second_factor import backup_codes_generate, totp_enrolment_start
 from .sessions import sessions_end_others
+
+OWN_PASSWORD_FIRST = _(
+    "You signed in with a temporary password: choose your own password first. Until then, nothing else can be changed here."
+)
+NOT_THE_TEMPORARY_ONE = _("Choose a new password: the temporary one your administrator gave you cannot be kept.")
+
+
+def _own_password_first(user: User) -> None:
+    """A temporary password (set by an admin, who saw it) allows nothing but choosing one's own:
+    otherwise whoever saw it could, say, point the recovery email elsewhere before the owner changes it."""
+    if user.must_change_password:
+        raise DomainError(OWN_PASSWORD_FIRST)
 
 
 def user_addresses(user: User) -> list[str]:
@@ -49,6 +62,8 @@ def security_change_password(*, user: User, new_password: str, meta: RequestMeta
     except ValidationError as exc:  # the form checks the same rules first: this is the service's own guard
         raise DomainError(" ".join(exc.messages)) from exc
     user = User.objects.select_for_update().get(pk=user.pk)
+    if user.must_change_password and user.check_password(new_password):
+        raise DomainError(NOT_THE_TEMPORARY_ONE)
     user.set_password(new_password)
     user.must_change_password = False
     user.save(update_fields=["password", "must_change_password"])
@@ -63,6 +78,7 @@ def security_set_recovery(
     if alternate_email and alternate_email.lower() == user.email.lower():
         raise DomainError(_("Use an address other than your sign-in email."))
     user = User.objects.select_for_update().get(pk=user.pk)
+    _own_password_first(user)
     before = {"alternate_email": user.alternate_email, "alternate_phone": user.alternate_phone}
     notify_old = user.alternate_email
     user.alternate_email = alternate_email.lower()
@@ -89,10 +105,17 @@ def security_set_recovery(
 
 @transaction.atomic
 def security_backup_codes_regenerate(*, user: User, meta: RequestMeta, keep_session_key: str | None) -> list[str]:
-
+    _own_password_first(User.objects.select_for_update().get(pk=user.pk))
     codes = backup_codes_generate(user=user, meta=meta)
     _after_change(user, meta=meta, change="backup_codes_regenerated", keep_session_key=keep_session_key)
     return codes
+
+
+@transaction.atomic
+def security_authenticator_replace_start(*, user: User) -> TOTPDevice:
+    """A new, unconfirmed authenticator to replace the current one (confirmed on the next page)."""
+    _own_password_first(User.objects.select_for_update().get(pk=user.pk))
+    return totp_enrolment_start(user=user)
 
 
 @transaction.atomic

@@ -20,7 +20,7 @@ from .. import policy, selectors
 from ..forms import ChangePasswordForm, ReauthForm, RecoveryForm, TokenForm
 from ..models import UserSession
 from ..services import security as security_services
-from ..services.second_factor import totp_enrolment_confirm, totp_enrolment_start
+from ..services.second_factor import totp_enrolment_confirm
 from .signin import qr_svg
 
 FORMS = {"password": ChangePasswordForm, "recovery": RecoveryForm, "backup_codes": ReauthForm, "second_factor": ReauthForm}
@@ -42,7 +42,8 @@ def security(request):
         return redirect("accounts:security")
     if action in forms and forms[action].is_valid():
         form = forms[action]
-        with refusal_shown(form=form) as attempt:
+        shown = action != "backup_codes" or user_has_device(user)  # the page shows that form only with a device
+        with refusal_shown(request, form=form if shown else None) as attempt:
             response = _security_change(request, action, form)
         if not attempt.refused:
             return response
@@ -90,7 +91,7 @@ def _security_change(request, action, form):
     elif action == "second_factor":
         if form.device is not None:
             otp_login(request, form.device)
-        device = totp_enrolment_start(user=user)
+        device = security_services.security_authenticator_replace_start(user=user)
         request.session["enrol_device"] = device.pk
         return redirect("accounts:security_enrol")
     return redirect("accounts:security")
@@ -102,7 +103,7 @@ def security_enrol(request):
     """Replace the second factor (after re-authentication on the security page)."""
 
     device = TOTPDevice.objects.filter(pk=request.session.get("enrol_device"), user=request.user, confirmed=False).first()
-    if device is None:
+    if device is None or request.user.must_change_password:  # a temporary password allows nothing else
         return redirect("accounts:security")
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
