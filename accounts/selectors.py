@@ -58,7 +58,7 @@ def recent_signins(user: User, limit: int = 10) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(
         target_type=user._meta.label_lower,
         target_id=str(user.pk),
-        action__in=["signin.succeeded", "signin.failed", "account.locked"],
+        action__in=["signin.succeeded", "signin.failed", "signin.second_factor_failed", "account.locked"],
     ).order_by("-created_at")[:limit]
 
 

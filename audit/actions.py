@@ -46,6 +46,7 @@ class AuditAction(models.TextChoices):
     # Sign-in, passwords and second factors
     SIGNIN_SUCCEEDED = "signin.succeeded", _("signed in")
     SIGNIN_FAILED = "signin.failed", _("failed to sign in")
+    SIGNIN_SECOND_FACTOR_FAILED = "signin.second_factor_failed", _("gave the right password but a wrong second-factor code")
     ACCOUNT_LOCKED = "account.locked", _("locked the account after failed sign-ins")
     ACCOUNT_FROZEN = "account.frozen", _("froze the account")
     ACCOUNT_FREEZE_SENT_TO_SUPPORT = (

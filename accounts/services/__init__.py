@@ -7,5 +7,5 @@ from .second_factor import (  # noqa: F401
     totp_enrolment_confirm,
     totp_enrolment_start,
 )
-from .signin import SignInError, signin_authenticate, signin_record_success  # noqa: F401
+from .signin import SignInError, signin_authenticate, signin_record_success, signin_second_factor_failed  # noqa: F401
 from .users import user_create_inactive, user_set_initial_password  # noqa: F401

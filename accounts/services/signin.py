@@ -8,6 +8,8 @@
   is refused from networks the account never signed in from in ``FAMILIAR_FOR``; the owner, on a network
   they signed in from (password and second factor), still gets in. The owner is emailed once; an
   admin may lift it (console "Unlock", ``console_unfreeze``), and the owner's next sign-in ends it.
+- **Someone knows the password**: a wrong second-factor code after the right password is audited, and
+  the owner is told what to do, at most once a day (``signin_second_factor_failed``).
 - **One answer**: a missing, inactive, frozen, throttled or capped account and a wrong password get the
   same message, after the same work: the password hasher runs once on every path (a dummy hash of the
   same cost where there is no password to check), and what follows it is padded to ``REFUSAL_TIME``.
@@ -21,6 +23,7 @@ from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from audit.services import Actor, ActorKind, RequestMeta, audit_event_record
+from notifications.models import OutboxMessage
 from notifications.services import outbox_enqueue
 from portal.clock import now
 from portal.errors import DomainError
@@ -132,3 +135,37 @@ def signin_record_success(*, user: User, meta: RequestMeta, method: str) -> None
     audit_event_record(
         actor=Actor(kind=ActorKind.USER, user=user, meta=meta), action="signin.succeeded", target=user, after={"method": method}
     )
+
+
+# A wrong second-factor code after the right password: the owner hears at most this often.
+PASSWORD_KNOWN_NOTICE_EVERY = timedelta(hours=24)
+
+
+@transaction.atomic
+def signin_second_factor_failed(*, user: User, meta: RequestMeta) -> None:
+    """The right password, then a wrong second-factor code: someone may know the password.
+
+    Atomic. Writes ``signin.second_factor_failed`` every time, and emails the account's addresses what to
+    do at most once per ``PASSWORD_KNOWN_NOTICE_EVERY`` (the user's row is locked, so that simultaneous
+    wrong codes send one email): a stranger with the password cannot use it to flood the owner's mailbox.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    audit_event_record(
+        actor=Actor(kind=ActorKind.ANONYMOUS, label="sign-in attempt", meta=meta), action="signin.second_factor_failed", target=user
+    )
+    told_recently = OutboxMessage.objects.filter(
+        template="password_known",
+        target_type=user._meta.label_lower,
+        target_id=str(user.pk),
+        created_at__gte=now() - PASSWORD_KNOWN_NOTICE_EVERY,
+    ).exists()
+    if told_recently:
+        return
+    for address in user_addresses(user):
+        outbox_enqueue(
+            template="password_known",
+            to_email=address,
+            language=user.preferred_language,
+            context={"ip": meta.ip_address or ""},
+            target=user,
+        )

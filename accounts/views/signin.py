@@ -109,6 +109,7 @@ def signin_verify(request):
         device = services.second_factor_verify(user=user, token=form.cleaned_data["token"])
         if device is not None:
             return _complete(request, user, device, device.__class__.__name__.replace("Device", "").lower())
+        services.signin_second_factor_failed(user=user, meta=RequestMeta.from_request(request))
         form.add_error("token", _("That code is not right, or it was already used. Wait for the next code and try again."))
     return render(request, "accounts/signin_verify.html", {"form": form, "user_email": user.email})
 

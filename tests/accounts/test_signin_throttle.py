@@ -213,3 +213,36 @@ def test_a_locked_account_answers_in_the_time_a_missing_one_does(db, settings):
             assert form_errors(response) == GENERIC
     locked, missing = _median_ms(timings["locked"]), _median_ms(timings["missing"])
     assert abs(locked - missing) < 5, f"medians: {locked:.1f} ms locked, {missing:.1f} ms missing"
+
+
+# --- the right password, then a wrong code: the owner hears, once a day ------------------------------
+
+
+def test_a_wrong_code_after_the_right_password_tells_the_owner_once_a_day(db, deliver):
+    from datetime import timedelta
+
+    from portal.clock import travel
+
+    from .signin_helpers import wrong_code
+
+    user = member(email="ana@fabrikam.example", alternate_email="ana.home@mail.example")
+    device = with_authenticator(user)
+    intruder = Client(REMOTE_ADDR="203.0.113.80")
+    assert attempt(user.email, PASSWORD, "203.0.113.80", intruder)["Location"] == "/login/verify/"
+    for _ in range(3):
+        assert intruder.post("/login/verify/", {"token": wrong_code(device)}).status_code == 200
+    assert AuditEvent.objects.filter(action="signin.second_factor_failed", target_id=str(user.pk)).count() == 3
+    deliver()
+    for address in ("ana@fabrikam.example", "ana.home@mail.example"):
+        [told] = emails_to(address)
+        assert told.subject == "Someone may know your password"
+        assert "203.0.113.80" in told.body and "/account/security/" in told.body and "Change it now" in told.body
+
+    for hours, emails in ((23, 1), (25, 2)):
+        with travel(timedelta(hours=hours)):
+            again = Client(REMOTE_ADDR="203.0.113.80")
+            assert attempt(user.email, PASSWORD, "203.0.113.80", again)["Location"] == "/login/verify/"
+            again.post("/login/verify/", {"token": wrong_code(device)})
+            deliver()
+            assert len(emails_to("ana@fabrikam.example")) == emails, f"after {hours} hours: at most one a day"
+    assert AuditEvent.objects.filter(action="signin.second_factor_failed", target_id=str(user.pk)).count() == 5
