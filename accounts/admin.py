@@ -6,14 +6,21 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
 from audit.services import Actor, ActorKind, RequestMeta
+from portal.refusals import refusal_shown
 
 from .models import Membership, Tenant, TenantDomain, User
-from .services.support import tenant_save_by_support, user_password_set_by_support, user_save_by_support
+from .services.support import (
+    tenant_deactivate_by_support,
+    tenant_save_by_support,
+    user_deactivate_by_support,
+    user_password_set_by_support,
+    user_save_by_support,
+)
 
 
 def _actor(request):
@@ -54,6 +61,21 @@ class SavedByServiceAdmin(admin.ModelAdmin):
     """
 
     save_service = None  # the service, called as save_service(actor=, <model name>=obj, save_related=)
+    deactivate_service = None  # the service, called as deactivate_service(actor=, <model name>=obj)
+    actions = ["deactivate"]
+
+    def has_delete_permission(self, request, obj=None):
+        # Nobody is deleted: the audit log names them, and the "deactivate" action keeps the record.
+        return False
+
+    @admin.action(description=_("Deactivate the selected records"), permissions=["change"])
+    def deactivate(self, request, queryset):
+        done = 0
+        for obj in queryset:
+            with refusal_shown(request) as attempt:
+                self.deactivate_service(actor=_actor(request), **{self.opts.model_name: obj})
+            done += attempt.refused is None
+        self.message_user(request, ngettext("%(count)d deactivated.", "%(count)d deactivated.", done) % {"count": done})
 
     def save_model(self, request, obj, form, change):
         pass  # saved in save_related, by the service, together with what relates to it
@@ -68,17 +90,27 @@ class SavedByServiceAdmin(admin.ModelAdmin):
 
 @admin.register(Tenant)
 class TenantAdmin(SavedByServiceAdmin):
-    list_display = ("legal_name", "partner_id", "primary_domain", "country", "phone_on_record", "self_service_reset_enabled")
-    list_filter = ("country", "self_service_reset_enabled")
+    list_display = (
+        "legal_name",
+        "partner_id",
+        "primary_domain",
+        "country",
+        "phone_on_record",
+        "self_service_reset_enabled",
+        "is_active",
+    )
+    list_filter = ("is_active", "country", "self_service_reset_enabled")
     search_fields = ("legal_name", "partner_id", "primary_domain", "other_domains__domain")
     inlines = [TenantDomainInline, MembershipInline]
     save_service = staticmethod(tenant_save_by_support)
+    deactivate_service = staticmethod(tenant_deactivate_by_support)
+    readonly_fields = ("is_active",)
 
     fieldsets = (
         (None, {"fields": ("legal_name", "partner_id", "country", "postal_address")}),
         (_("Contact on record"), {"fields": ("phone_on_record",)}),
         (_("Domains"), {"fields": ("primary_domain",)}),
-        (_("Settings"), {"fields": ("self_service_reset_enabled", "self_service_reset_scope")}),
+        (_("Settings"), {"fields": ("self_service_reset_enabled", "self_service_reset_scope", "is_active")}),
     )
 
 
@@ -92,12 +124,14 @@ class UserAdmin(SavedByServiceAdmin, DjangoUserAdmin):
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         (_("Person"), {"fields": ("full_name", "phone", "preferred_language")}),
+        (_("Recovery"), {"fields": ("alternate_email", "alternate_phone")}),
         (_("Access"), {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "full_name", "password1", "password2")}),)
     readonly_fields = ("last_login", "date_joined")
     save_service = staticmethod(user_save_by_support)
+    deactivate_service = staticmethod(user_deactivate_by_support)
 
     @method_decorator(sensitive_post_parameters())
     def user_change_password(self, request, id, form_url=""):

@@ -99,6 +99,9 @@ class Tenant(models.Model):
         ALL = "all", _("All users")
         SELECTED = "selected", _("Selected users only")
 
+    is_active = models.BooleanField(
+        _("active"), default=True, help_text=_("Support deactivates an organisation that leaves; nothing is deleted.")
+    )
     self_service_reset_enabled = models.BooleanField(_("self-service password reset"), default=False)
     self_service_reset_scope = models.CharField(
         _("self-service reset for"), max_length=16, choices=ResetScope.choices, default=ResetScope.ALL

@@ -42,6 +42,7 @@ class AuditAction(models.TextChoices):
     ROLE_CHANGED = "role.changed", _("changed a role")
     TENANT_SETTINGS_CHANGED = "tenant.settings_changed", _("changed the organisation's settings")
     TENANT_CHANGED_BY_SUPPORT = "tenant.changed_by_support", _("changed the organisation's record (support)")
+    TENANT_DEACTIVATED = "tenant.deactivated", _("deactivated the organisation and its accounts (support)")
     SELF_SERVICE_RESET_SCOPE_CHANGED = "self_service_reset.scope_changed", _("chose who may reset their own password")
     # Sign-in, passwords and second factors
     SIGNIN_SUCCEEDED = "signin.succeeded", _("signed in")

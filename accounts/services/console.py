@@ -36,7 +36,7 @@ class ConsoleError(DomainError):
 
 def admin_role(user: User, tenant: Tenant) -> str | None:
     """The acting user's admin role in ``tenant``, or None."""
-    if not user.is_authenticated or not user.is_active:
+    if not user.is_authenticated or not user.is_active or not tenant.is_active:
         return None
     return Membership.objects.filter(user=user, tenant=tenant, role__in=ADMIN_ROLES).values_list("role", flat=True).first()
 

@@ -15,6 +15,7 @@ from notifications.services import outbox_enqueue
 
 from ..models import Tenant, User
 from ..notify import tell_tenant_admins
+from .security import user_addresses
 from .sessions import sessions_end_others
 
 TENANT_FIELDS = (
@@ -26,8 +27,22 @@ TENANT_FIELDS = (
     "phone_on_record",
     "self_service_reset_enabled",
     "self_service_reset_scope",
+    "is_active",
 )
-USER_ACCESS_FIELDS = ("is_active", "is_staff", "is_superuser")
+# Every field of a user that support can edit in the admin, audited and told to the owner's old addresses.
+USER_FIELDS = (
+    "email",
+    "alternate_email",
+    "alternate_phone",
+    "full_name",
+    "phone",
+    "preferred_language",
+    "is_active",
+    "is_staff",
+    "is_superuser",
+)
+# A change to one of these (who signs in, where recovery goes, what they may do) ends the user's sessions.
+USER_ACCESS_FIELDS = ("email", "alternate_email", "is_active", "is_staff", "is_superuser", "groups")
 
 
 def _nothing_related() -> None:
@@ -40,8 +55,33 @@ def _tenant_state(tenant: Tenant) -> dict[str, Any]:
     return state
 
 
-def _user_state(user: User) -> dict:
-    return {**{f: getattr(user, f) for f in USER_ACCESS_FIELDS}, "groups": sorted(user.groups.values_list("name", flat=True))}
+def _user_state(user: User) -> dict[str, Any]:
+    return {**{f: getattr(user, f) for f in USER_FIELDS}, "groups": sorted(user.groups.values_list("name", flat=True))}
+
+
+def _told_of_support_change(user: User, *, before: dict[str, Any], after: dict[str, Any], actor: Actor) -> None:
+    """Email what support changed to the addresses the account had before (where its owner reads) and has now.
+
+    The old sign-in and alternate addresses are the point: a takeover by a changed address is told to
+    the address it replaced."""
+    changes = [
+        {"field": field, "before": _shown(before.get(field)), "after": _shown(after[field])}
+        for field in after
+        if before.get(field) != after[field]
+    ]
+    addresses = {before.get("email", ""), before.get("alternate_email", ""), user.email, user.alternate_email} - {""}
+    for address in sorted(addresses):
+        outbox_enqueue(
+            template="account_changed_by_support",
+            to_email=address,
+            language=user.preferred_language,
+            context={"changes": changes, "ip": getattr(actor.meta, "ip_address", None) or ""},
+            target=user,
+        )
+
+
+def _shown(value: Any) -> Any:
+    return ", ".join(value) if isinstance(value, list) else value
 
 
 def _tenant_of(user: User) -> Tenant | None:
@@ -74,11 +114,14 @@ def tenant_save_by_support(*, actor: Actor, tenant: Tenant, save_related: Callab
 
 @transaction.atomic
 def user_save_by_support(*, actor: Actor, user: User, save_related: Callable[[], None] = _nothing_related) -> User:
-    """Save support's new or edited user, then ``save_related`` (groups), and record a change of access.
+    """Save support's new or edited user, then ``save_related`` (groups), and record every change.
 
-    Atomic: the user, their groups and the ``user.changed_by_support`` event (staff, superuser,
-    active, groups; written only when one of them changed) are written together or not at all. A
-    change of an existing user's access also ends their sessions everywhere.
+    Atomic: the user, their groups, the ``user.changed_by_support`` event (sign-in and alternate email,
+    alternate phone, name, phone, language, active, staff, superuser and groups, before and after;
+    written only when one of them changed) and, for an existing user, an email listing the changes to
+    the sign-in and alternate addresses the account had before and has now, are written together or not
+    at all. A change of who signs in, where recovery goes or what the user may do also ends the user's
+    sessions everywhere.
     """
     before = _user_state(User.objects.select_for_update().get(pk=user.pk)) if user.pk else {}
     user.save()
@@ -88,8 +131,70 @@ def user_save_by_support(*, actor: Actor, user: User, save_related: Callable[[],
         return user
     audit_event_record(actor=actor, action="user.changed_by_support", target=user, before=before, after=after, tenant=_tenant_of(user))
     if before:
-        sessions_end_others(user=user, keep_session_key=None)
+        _told_of_support_change(user, before=before, after=after, actor=actor)
+        if any(before[f] != after[f] for f in USER_ACCESS_FIELDS):
+            sessions_end_others(user=user, keep_session_key=None)
     return user
+
+
+@transaction.atomic
+def user_deactivate_by_support(*, actor: Actor, user: User) -> User:
+    """Support's "deactivate" (the admin deletes nobody: the audit log names people, and a deleted account
+    could be made again by someone else). The account can no longer sign in, its set-password links die
+    (unusable password) and its sessions end; ``user.deactivated`` is written, the owner's addresses and
+    their tenants' admins are told. Atomic; does nothing to an account already inactive.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.is_active:
+        return user
+    before = _user_state(user)
+    user.is_active = False
+    user.set_unusable_password()
+    user.save(update_fields=["is_active", "password"])
+    sessions_end_others(user=user, keep_session_key=None)
+    tenants = list(Tenant.objects.filter(memberships__user=user))
+    audit_event_record(
+        actor=actor,
+        action="user.deactivated",
+        target=user,
+        tenant=tenants[0] if tenants else None,
+        before=before,
+        after=_user_state(user),
+    )
+    _told_of_support_change(user, before=before, after=_user_state(user), actor=actor)
+    for tenant in tenants:
+        tell_tenant_admins(tenant, template="user_deactivated", context={"user_email": user.email, "by": "support"}, exclude=[user])
+    return user
+
+
+@transaction.atomic
+def tenant_deactivate_by_support(*, actor: Actor, tenant: Tenant) -> Tenant:
+    """Support's "deactivate" for an organisation that leaves. Its console closes and self-service reset
+    turns off; the accounts of its members who belong to no other active organisation, staff aside, are
+    deactivated (``user_deactivate_by_support``). Writes ``tenant.deactivated``; its admins are told first.
+    Atomic; does nothing to a tenant already inactive.
+    """
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    if not tenant.is_active:
+        return tenant
+    tell_tenant_admins(tenant, template="tenant_deactivated", context={})
+    before = _tenant_state(tenant)
+    tenant.is_active = False
+    tenant.self_service_reset_enabled = False
+    tenant.save(update_fields=["is_active", "self_service_reset_enabled"])
+    members = User.objects.filter(memberships__tenant=tenant, is_active=True, is_staff=False).exclude(
+        memberships__tenant__is_active=True
+    )
+    deactivated = [user_deactivate_by_support(actor=actor, user=member).email for member in members]
+    audit_event_record(
+        actor=actor,
+        action="tenant.deactivated",
+        target=tenant,
+        tenant=tenant,
+        before=before,
+        after={**_tenant_state(tenant), "accounts_deactivated": sorted(deactivated)},
+    )
+    return tenant
 
 
 @transaction.atomic
@@ -98,7 +203,7 @@ def user_password_set_by_support(*, actor: Actor, user: User, password: str | No
 
     The password was validated by the caller's form. Atomic: the new password, the
     ``password.set_by_support`` event, the end of every session of the user and the email telling
-    them are written together or not at all.
+    them (sign-in and alternate addresses) are written together or not at all.
     """
     user = User.objects.select_for_update().get(pk=user.pk)
     if password is None:
@@ -110,11 +215,12 @@ def user_password_set_by_support(*, actor: Actor, user: User, password: str | No
         actor=actor, action="password.set_by_support", target=user, tenant=_tenant_of(user), after={"usable": password is not None}
     )
     sessions_end_others(user=user, keep_session_key=None)
-    outbox_enqueue(
-        template="security_changed",
-        to_email=user.email,
-        language=user.preferred_language,
-        context={"change": "password_changed", "ip": getattr(actor.meta, "ip_address", None) or ""},
-        target=user,
-    )
+    for address in user_addresses(user):
+        outbox_enqueue(
+            template="security_changed",
+            to_email=address,
+            language=user.preferred_language,
+            context={"change": "password_changed", "ip": getattr(actor.meta, "ip_address", None) or ""},
+            target=user,
+        )
     return user

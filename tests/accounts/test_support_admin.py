@@ -1,6 +1,7 @@
 """Support's edits of tenants and users in the admin are audited, and a new phone on record is told."""
 
 import pytest
+from django.test import Client
 
 from accounts.models import Membership, Tenant, User
 from audit.models import AuditEvent
@@ -167,3 +168,139 @@ def test_a_tenant_added_in_the_admin_is_saved_with_its_domains_and_audited_toget
     tenant = Tenant.objects.get(partner_id="P-900900")
     event = AuditEvent.objects.get(action="tenant.changed_by_support", target_id=str(tenant.pk))
     assert event.before == {} and event.after["other_domains"] == ["woodgrove-mail.example"]
+
+
+# --- every edit told to the old addresses; nobody deleted ------------------------------------------
+
+
+def _user_form(user, **changes):
+    data = {
+        "email": user.email,
+        "full_name": user.full_name,
+        "phone": user.phone,
+        "preferred_language": "en",
+        "alternate_email": user.alternate_email,
+        "alternate_phone": user.alternate_phone,
+        "is_active": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+        "memberships-TOTAL_FORMS": "1",
+        "memberships-INITIAL_FORMS": "1",
+        "memberships-0-id": user.memberships.get().pk,
+        "memberships-0-user": user.pk,
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_a_changed_sign_in_email_is_audited_and_told_to_the_old_addresses_before_a_password_set(client, db, deliver):
+    """The silent takeover: support changed the sign-in email (no event, no email), then set a password, told to the new one."""
+    from django.core import mail
+
+    from tests.conftest import emails_to
+
+    _support(client)
+    member = factories.MembershipFactory(
+        user=factories.UserFactory(email="ana@fabrikam.example", alternate_email="ana.home@mail.example")
+    ).user
+    elsewhere = Client()
+    elsewhere.post("/login/", {"email": member.email, "password": factories.PASSWORD})
+    response = client.post(f"/admin/accounts/user/{member.pk}/change/", _user_form(member, email="attacker@evil.example"))
+    assert response.status_code == 302, response.content.decode()[:3000]
+
+    event = AuditEvent.objects.get(action="user.changed_by_support", target_id=str(member.pk))
+    assert (event.before["email"], event.after["email"]) == ("ana@fabrikam.example", "attacker@evil.example")
+    deliver()
+    for old_address in ("ana@fabrikam.example", "ana.home@mail.example"):
+        [told] = emails_to(old_address)
+        assert told.subject == "Support changed your account"
+        assert "Sign-in email: ana@fabrikam.example → attacker@evil.example" in told.body
+    assert elsewhere.get("/account/security/").status_code == 302, "the owner's sessions ended"
+
+    mail.outbox.clear()
+    client.post(
+        f"/admin/accounts/user/{member.pk}/password/",
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
+    )
+    deliver()
+    assert [m.subject for m in emails_to("ana.home@mail.example")] == ["Security change on your account"]
+
+
+def test_every_field_support_edits_is_audited_with_before_and_after(client, db, deliver):
+    from django.contrib.auth.models import Group
+
+    from tests.conftest import emails_to
+
+    _support(client)
+    factories.support_groups()
+    member = factories.MembershipFactory(user=factories.UserFactory(email="ana@fabrikam.example", full_name="Ana Lima")).user
+    agents = Group.objects.get(name="Support agents")
+    changes = {
+        "full_name": "Ana Lima-Martin",
+        "phone": "+33 6 11 22 33 44",
+        "alternate_email": "ana.new@mail.example",
+        "alternate_phone": "+33 6 55 66 77 88",
+        "preferred_language": "fr",
+        "is_active": None,  # unticked
+        "is_staff": "on",
+        "groups": [agents.pk],
+    }
+    assert client.post(f"/admin/accounts/user/{member.pk}/change/", _user_form(member, **changes)).status_code == 302
+    event = AuditEvent.objects.get(action="user.changed_by_support", target_id=str(member.pk))
+    changed = {f for f in event.after if event.before[f] != event.after[f]}
+    assert changed == {
+        "full_name",
+        "phone",
+        "alternate_email",
+        "alternate_phone",
+        "preferred_language",
+        "is_active",
+        "is_staff",
+        "groups",
+    }
+    assert event.after["groups"] == ["Support agents"] and event.before["is_active"] is True
+    deliver()
+    [told] = emails_to("ana@fabrikam.example")
+    assert "Peut se connecter: oui → non" in told.body, "in the owner's new language"
+
+
+def test_nobody_is_deleted_in_the_admin_and_deactivation_is_audited(client, db, deliver):
+    from django.contrib.auth.hashers import is_password_usable
+
+    from tests.conftest import emails_to
+
+    _support(client)
+    tenant = factories.TenantFactory(legal_name="Fabrikam SARL")
+    other = factories.TenantFactory()
+    admin = factories.MembershipFactory(tenant=tenant, role=Membership.Role.GLOBAL_ADMIN).user
+    only_here = factories.MembershipFactory(tenant=tenant).user
+    also_elsewhere = factories.MembershipFactory(tenant=tenant).user
+    factories.MembershipFactory(tenant=other, user=also_elsewhere)
+
+    for path in (f"/admin/accounts/user/{only_here.pk}/delete/", f"/admin/accounts/tenant/{tenant.pk}/delete/"):
+        assert client.get(path).status_code == 403
+        assert client.post(path, {"post": "yes"}).status_code == 403
+    for model in ("user", "tenant"):
+        page = client.get(f"/admin/accounts/{model}/").content.decode()
+        assert 'value="delete_selected"' not in page and 'value="deactivate"' in page
+    assert User.objects.filter(pk=only_here.pk).exists() and Tenant.objects.filter(pk=tenant.pk).exists()
+
+    response = client.post("/admin/accounts/tenant/", {"action": "deactivate", "_selected_action": [tenant.pk]})
+    assert response.status_code == 302
+    tenant.refresh_from_db()
+    assert not tenant.is_active and not tenant.self_service_reset_enabled
+    for user, active in ((admin, False), (only_here, False), (also_elsewhere, True)):
+        user.refresh_from_db()
+        assert user.is_active is active, user.email
+    only_here.refresh_from_db()
+    assert not is_password_usable(only_here.password), "set-password links die"
+    event = AuditEvent.objects.get(action="tenant.deactivated", target_id=str(tenant.pk))
+    assert event.after["accounts_deactivated"] == sorted([admin.email, only_here.email])
+    assert AuditEvent.objects.filter(action="user.deactivated", target_id=str(only_here.pk)).count() == 1
+    deliver()
+    assert "Fabrikam SARL is deactivated on the escalation portal" in [m.subject for m in emails_to(admin.email)]
+
+    response = client.post("/admin/accounts/user/", {"action": "deactivate", "_selected_action": [also_elsewhere.pk]})
+    also_elsewhere.refresh_from_db()
+    assert not also_elsewhere.is_active
+    assert AuditEvent.objects.filter(action="user.deactivated", target_id=str(also_elsewhere.pk)).count() == 1
