@@ -23,8 +23,8 @@ from .people import USER_AGENTS, People, ip
 
 S = Status
 # How a request reaches each status from filing.
-_REVIEW = [S.NEW, S.IN_REVIEW]
-_PROPOSED = [*_REVIEW, S.VERIFIED, S.ELEVATION_PROPOSED]
+_REVIEW: list[str] = [S.NEW, S.IN_REVIEW]
+_PROPOSED: list[str] = [*_REVIEW, S.VERIFIED, S.ELEVATION_PROPOSED]
 PATHS: dict[str, list[str]] = {
     S.AWAITING_EMAIL_CONFIRMATION: [],
     S.EXPIRED: [S.EXPIRED],
@@ -50,7 +50,7 @@ PROPOSED = frozenset(s for s, path in PATHS.items() if S.ELEVATION_PROPOSED in p
 CHECKED = (CheckKind.IDENTITY_EVIDENCE, CheckKind.CALLBACK_ON_RECORD, CheckKind.COMPANY_DETAILS, CheckKind.FORMER_ADMIN_GONE)
 SR = "tickets.servicerequest"
 # The email the requester gets on entering the status (tickets.notify).
-TEMPLATES = {S.NEW: "request_received", S.ELEVATED: "elevated_requester", S.REJECTED: "rejected", S.DISPUTED: "request_on_hold"}
+TEMPLATES: dict[str, str] = {S.NEW: "request_received", S.ELEVATED: "elevated_requester", S.REJECTED: "rejected", S.DISPUTED: "request_on_hold"}
 _REFERENCE_SPACE = len(REFERENCE_ALPHABET) ** 8
 
 
@@ -148,7 +148,7 @@ class RequestMaker:
             self._event(filed + timedelta(seconds=1), (None, "system"), "tenant.matched", pk, tenant_id, after={"tenant": tenant_id})
         if status in REVIEWED and status != S.CANCELLED:
             row["assignee_id"] = agent[0]
-        previous = S.AWAITING_EMAIL_CONFIRMATION
+        previous: str = S.AWAITING_EMAIL_CONFIRMATION
         for step, at in zip(path, times, strict=True):
             who = self._who(step, req_actor, agent, supervisor, requester)
             meta = req_meta if who == req_actor else (None, "")

@@ -39,7 +39,7 @@ def copy_rows(model: type[models.Model], rows: Iterable[Mapping[str, Any]], *, w
     fields = [f for f in model._meta.concrete_fields if with_id or not f.primary_key]
     defaults = _defaults(fields)
     names = [f.attname for f in fields]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
     count = 0
     table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:

@@ -6,7 +6,7 @@ writes both apps' data (tickets depends on accounts, never the reverse).
 
 import time
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from tickets.benchdata import generate
 
@@ -25,6 +25,8 @@ class Command(BaseCommand):
         parser.add_argument("--password", default="", help="one password shared by every user written (hashed once); none by default")
 
     def handle(self, *args, **options):
+        if options["tenants"] < 1 or min(options["users"], options["requests"]) < 0:
+            raise CommandError("at least one tenant, and no negative volume")
         started = time.perf_counter()
         timings = generate(
             tenants=options["tenants"],
