@@ -50,7 +50,9 @@ PROPOSED = frozenset(s for s, path in PATHS.items() if S.ELEVATION_PROPOSED in p
 CHECKED = (CheckKind.IDENTITY_EVIDENCE, CheckKind.CALLBACK_ON_RECORD, CheckKind.COMPANY_DETAILS, CheckKind.FORMER_ADMIN_GONE)
 SR = "tickets.servicerequest"
 # The email the requester gets on entering the status (tickets.notify).
-TEMPLATES: dict[str, str] = {S.NEW: "request_received", S.ELEVATED: "elevated_requester", S.REJECTED: "rejected", S.DISPUTED: "request_on_hold"}
+TEMPLATES: dict[str, str] = {
+    S.NEW: "request_received", S.ELEVATED: "elevated_requester", S.REJECTED: "rejected", S.DISPUTED: "request_on_hold",
+}  # fmt: skip
 _REFERENCE_SPACE = len(REFERENCE_ALPHABET) ** 8
 
 
