@@ -196,16 +196,18 @@ class RequestMaker:
 
     def _thread(self, batch, pk, tenant_id, at, agent, req_actor, req_meta):
         for n in range(self.rng.choice((0, 1, 1, 2, 3))):
-            kind = ("internal", "public", "requester")[n % 3]
+            # An agent's internal note, an agent's public reply, the requester's answer: their audit actions.
+            action = ("message.internal", "message.public", "message.requester")[n % 3]
+            from_requester = n % 3 == 2
             when = at + timedelta(hours=n + 1)
-            body = "Could you send a document showing your role?" if kind != "internal" else "Called the number on record."
+            body = "Called the number on record." if n % 3 == 0 else "Could you send a document showing your role?"
             batch.messages.append({
-                "service_request_id": pk, "kind": "internal" if kind == "internal" else "public",
-                "author_id": agent[0] if kind != "requester" else None, "from_requester": kind == "requester",
+                "service_request_id": pk, "kind": Message.Kind.INTERNAL if n % 3 == 0 else Message.Kind.PUBLIC,
+                "author_id": None if from_requester else agent[0], "from_requester": from_requester,
                 "body": body, "created_at": when,
             })  # fmt: skip
-            who, meta = (req_actor, req_meta) if kind == "requester" else (agent, (None, ""))
-            self._event(when, who, f"message.{kind}", pk, tenant_id, meta=meta)
+            who, meta = (req_actor, req_meta) if from_requester else (agent, (None, ""))
+            self._event(when, who, action, pk, tenant_id, meta=meta)
 
     def _checks(self, batch, pk, tenant_id, at, agent, *, passed: bool):
         for n, kind in enumerate(CHECKED if passed else CHECKED[1:2]):
