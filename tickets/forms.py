@@ -8,6 +8,7 @@ from crispy_forms.layout import HTML, Div, Fieldset, Layout, Submit
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import domain_covers, email_domain
@@ -44,11 +45,15 @@ def evidence_field(required=False):
     return MultipleFileField(
         label=_("Evidence"),
         required=required,
-        help_text=_(
-            "PDF, JPEG or PNG; up to %(count)d files of %(size)d MB each. "
-            "For example: an ID document, a letter on company paper, proof the former admin left."
-        )
-        % {"count": settings.EVIDENCE_MAX_FILES, "size": settings.EVIDENCE_MAX_BYTES // (1024 * 1024)},
+        # format_lazy, not %: this runs at import (class bodies), and % would translate it once, in English.
+        help_text=format_lazy(
+            _(
+                "PDF, JPEG or PNG; up to {count} files of {size} MB each. "
+                "For example: an ID document, a letter on company paper, proof the former admin left."
+            ),
+            count=settings.EVIDENCE_MAX_FILES,
+            size=settings.EVIDENCE_MAX_BYTES // (1024 * 1024),
+        ),
     )
 
 

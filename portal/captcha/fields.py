@@ -6,6 +6,22 @@ class AudioCaptchaInput(CaptchaTextInput):
     """The CAPTCHA image with an audio alternative (read aloud from shipped clips, works offline)."""
 
     template_name = "portal/captcha_widget.html"
+    # One visible input: a <label for> names it. Django's default for a MultiWidget is a fieldset, which
+    # crispy renders as <legend for=…> (labels nothing) and which keeps aria-invalid off the input.
+    use_fieldset = False
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        hidden, answer = context["widget"]["subwidgets"]
+        for key in ("aria-invalid", "aria-describedby", "required"):
+            hidden["attrs"].pop(key, None)
+        # The form's attrs replace each input's own class: put back what the template asked for (is-invalid
+        # from crispy), and mark the answer invalid whenever the field has an error, with or without crispy.
+        classes = (self.attrs.get("class", "") + " " + self.widgets[1].attrs.get("class", "")).split()
+        if answer["attrs"].get("aria-invalid") == "true":
+            classes.append("is-invalid")
+        answer["attrs"]["class"] = " ".join(dict.fromkeys(classes))
+        return context
 
     def audio_url(self):
         return reverse("captcha_audio:wav", kwargs={"key": self._key})
