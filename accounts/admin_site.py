@@ -22,6 +22,15 @@ class SupportAdminSite(OTPAdminSite):
         # "admin", not django-otp's "otpadmin": this is the default site, reversed as "admin:...".
         super().__init__(name)
 
+    def get_app_list(self, request, app_label=None):
+        """The "Service requests" caption leads straight to the queue, not to a page listing one model."""
+        app_list = super().get_app_list(request, app_label)
+        for app in app_list:
+            queue = [m for m in app["models"] if m["object_name"] == "ServiceRequest" and m.get("admin_url")]
+            if app["app_label"] == "tickets" and queue:
+                app["app_url"] = queue[0]["admin_url"]
+        return app_list
+
     def login(self, request, extra_context=None):
         if request.user.is_authenticated and not request.user.is_verified():
             # Signed in without a second factor (e.g. made staff since): sign in again, with one.

@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
+from audit.presentation import present_events
 from audit.selectors import audit_events_for
 from audit.services import Actor, ActorKind, RequestMeta
 from portal.clock import now
@@ -19,7 +20,7 @@ from . import selectors, services
 from .admin_forms import ACTION_FORMS, LinkRequestsForm
 from .dns_proof import record_name
 from .models import Elevation, Evidence, ServiceRequest, Status
-from .policy import CHECKABLE, OPEN, SLA_RUNNING, waiting_minimum, waiting_period
+from .policy import CHECKABLE, CLOSED, OPEN, SLA_RUNNING, waiting_minimum, waiting_period
 from .workflow import SUPERVISOR, allowed_targets
 
 
@@ -102,14 +103,15 @@ class ServiceRequestAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        # Only confirmed requests are in the queue, unless the agent filters on a status explicitly.
+        # The queue shows the work still to do: confirmed requests that are not closed (elevated, rejected,
+        # cancelled, expired). The status filter shows any of the others, and a search finds them all.
         if (
             request.resolver_match
             and request.resolver_match.url_name.endswith("changelist")
             and "status__exact" not in request.GET
             and "q" not in request.GET
         ):
-            queryset = queryset.exclude(status__in=[Status.AWAITING_EMAIL_CONFIRMATION, Status.EXPIRED])
+            queryset = queryset.exclude(status__in=[Status.AWAITING_EMAIL_CONFIRMATION, *CLOSED])
         return queryset
 
     def has_add_permission(self, request):
@@ -230,7 +232,7 @@ class ServiceRequestAdmin(admin.ModelAdmin):
             "concurrent": [{"request": r, "linked": r.pk in linked} for r in concurrent],
             "messages_thread": sr.messages.select_related("author").prefetch_related("attachments"),
             "evidence": sr.evidence.all(),
-            "events": audit_events_for(sr)[:50],
+            "events": present_events(audit_events_for(sr)[:50]),
             "elevation": elevation,
             "targets": allowed_targets(sr.status, role) if role else [],
             "is_open": sr.status in OPEN,

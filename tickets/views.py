@@ -99,12 +99,16 @@ def request_confirm(request, reference):
             sr, raw = services.service_request_confirm_email(
                 reference=reference, token=token or "", meta=RequestMeta.from_request(request)
             )
+        if isinstance(attempt.refused, services.AlreadyConfirmed):
+            return render(request, "tickets/request_already_confirmed.html", {"reference": reference.upper()})
         if attempt.refused:
             return render(request, "tickets/link_invalid.html", {"message": attempt.refused.message}, status=400)
         messages.success(request, _("Thank you: your email is confirmed and your request is in our queue."))
         track = reverse("tickets:track", args=[sr.reference])
         response = link_cookies.with_link_cookie(redirect(track), "track", track, raw)
         return link_cookies.forget(response, "confirm", path)
+    if services.service_request_confirmation_used(reference=reference, token=token):
+        return render(request, "tickets/request_already_confirmed.html", {"reference": reference.upper()})
     # A GET only shows a button: mail scanners that follow links must not confirm anything.
     return render(request, "tickets/request_confirm.html", {"reference": reference})
 
@@ -179,6 +183,7 @@ def request_track(request, reference):
         {
             "sr": sr,
             "timeline": selectors.public_timeline(sr),
+            "evidence": sr.evidence.all(),
             "reply_form": reply_form,
             "can_reply": selectors.requester_can_reply(sr),
             "can_cancel": sr.status in OPEN,

@@ -178,7 +178,7 @@ def console_reset_password(*, actor: Actor, tenant: Tenant, user: User, mode: st
             template="password_reset_by_admin",
             to_email=user.alternate_email,
             language=user.preferred_language,
-            context={"mode": "notice", "by": actor.user.email, "tenant": tenant.legal_name},
+            context={"mode": "notice", "notice_of": mode, "by": actor.user.email, "tenant": tenant.legal_name},
             target=user,
         )
     sessions_end_others(user=user, keep_session_key=None)

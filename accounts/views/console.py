@@ -13,8 +13,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
+from audit.presentation import present_events
 from audit.selectors import action_choices, audit_events_for_tenant
 from audit.services import Actor, ActorKind, RequestMeta
 from portal.refusals import refusal_shown
@@ -99,30 +100,76 @@ def _run(request, action):
     return None
 
 
-@require_POST
+def _confirmed(request) -> bool:
+    """A destructive or security action runs only on the POST of its confirmation page."""
+    return request.method == "POST" and request.POST.get("confirmed") == "1"
+
+
+def _confirm(request, *, user=None, question, consequences, button, fields=None, danger=True):
+    """The confirmation page: what will happen, and one POST button that does it (no JavaScript needed)."""
+    return render(
+        request,
+        "accounts/console/confirm.html",
+        _ctx(
+            request,
+            member=user,
+            question=question,
+            consequences=consequences,
+            button=button,
+            fields=sorted((fields or {}).items()),
+            danger=danger,
+        ),
+    )
+
+
+@require_http_methods(["GET", "POST"])
 @tenant_admin
 def user_role(request, user_id):
     user = _member(request, user_id)
-    form = RoleForm(request.POST)
+    form = RoleForm(request.POST if request.method == "POST" else request.GET)
     if not form.is_valid():
         messages.error(request, _("Choose a role from the list."))
-    elif _run(
+        return redirect("console:users", tenant_id=request.tenant.pk)
+    role = form.cleaned_data["role"]
+    if not _confirmed(request):
+        current = Membership.objects.filter(tenant=request.tenant, user=user).first()
+        return _confirm(
+            request,
+            user=user,
+            question=_("Change the role of %(email)s to %(role)s?") % {"email": user.email, "role": Membership.Role(role).label},
+            consequences=[
+                _("Current role: %(role)s.") % {"role": current.get_role_display() if current else "—"},
+                _("They and the other admins are told by email."),
+            ],
+            button=_("Change the role"),
+            fields={"role": role},
+            danger=False,
+        )
+    if _run(
         request,
-        lambda: console_services.console_set_role(
-            actor=_actor(request), tenant=request.tenant, user=user, role=form.cleaned_data["role"]
-        ),
+        lambda: console_services.console_set_role(actor=_actor(request), tenant=request.tenant, user=user, role=role),
     ):
         messages.success(request, _("Role changed for %(email)s.") % {"email": user.email})
     return redirect("console:users", tenant_id=request.tenant.pk)
 
 
-def _member_action(service, success, **service_kwargs):
-    """A POST-only console action on one member: call ``service``, say ``success`` or the refusal."""
+def _member_action(service, success, confirm=None, **service_kwargs):
+    """A console action on one member: call ``service``, say ``success`` or the refusal. With ``confirm``
+    (question, consequences, button), a GET or an unconfirmed POST shows the confirmation page instead."""
 
-    @require_POST
+    @require_http_methods(["GET", "POST"] if confirm else ["POST"])
     @tenant_admin
     def view(request, user_id):
         user = _member(request, user_id)
+        if confirm and not _confirmed(request):
+            question, consequences, button = confirm
+            return _confirm(
+                request,
+                user=user,
+                question=question % {"email": user.email},
+                consequences=[str(c) for c in consequences],
+                button=button,
+            )
         kwargs = {name: parse(request) for name, parse in service_kwargs.items()}
         done = _run(request, lambda: service(actor=_actor(request), tenant=request.tenant, user=user, **kwargs) or True)
         if done:
@@ -132,10 +179,30 @@ def _member_action(service, success, **service_kwargs):
     return view
 
 
-user_deactivate = _member_action(console_services.console_deactivate, gettext_lazy("%(email)s is deactivated."))
+user_deactivate = _member_action(
+    console_services.console_deactivate,
+    gettext_lazy("%(email)s is deactivated."),
+    confirm=(
+        gettext_lazy("Deactivate %(email)s?"),
+        [
+            gettext_lazy("They can no longer sign in, and are signed out everywhere."),
+            gettext_lazy("Links already sent to them stop working. The other admins are told."),
+        ],
+        gettext_lazy("Deactivate"),
+    ),
+)
 user_unfreeze = _member_action(console_services.console_unfreeze, gettext_lazy("%(email)s can sign in again."))
 user_reenrol = _member_action(
-    console_services.console_require_reenrolment, gettext_lazy("%(email)s must set up a second factor at next sign-in.")
+    console_services.console_require_reenrolment,
+    gettext_lazy("%(email)s must set up a second factor at next sign-in."),
+    confirm=(
+        gettext_lazy("Reset the second factor of %(email)s?"),
+        [
+            gettext_lazy("Their authenticator app and backup codes stop working, and they are signed out everywhere."),
+            gettext_lazy("They set up a new authenticator at next sign-in."),
+        ],
+        gettext_lazy("Reset the second factor"),
+    ),
 )
 user_self_reset = _member_action(
     console_services.console_set_self_reset_allowed,
@@ -143,20 +210,47 @@ user_self_reset = _member_action(
     allowed=lambda request: request.POST.get("allowed") == "1",
 )
 
+RESET_CONFIRMATIONS = {
+    "link": (
+        gettext_lazy("Email a password reset link to %(email)s?"),
+        [
+            gettext_lazy("They receive a single-use link to choose a new password, and are signed out everywhere."),
+        ],
+        gettext_lazy("Email the reset link"),
+    ),
+    "temporary": (
+        gettext_lazy("Set a temporary password for %(email)s?"),
+        [
+            gettext_lazy("Their current password stops working at once, and they are signed out everywhere."),
+            gettext_lazy("You see the temporary password once; they must choose their own at next sign-in."),
+        ],
+        gettext_lazy("Set a temporary password"),
+    ),
+}
 
-@require_POST
+
+@require_http_methods(["GET", "POST"])
 @tenant_admin
 def user_reset_password(request, user_id):
     user = _member(request, user_id)
-    form = ResetPasswordForm(request.POST)
+    form = ResetPasswordForm(request.POST if request.method == "POST" else request.GET)
     if not form.is_valid():
         return redirect("console:users", tenant_id=request.tenant.pk)
+    mode = form.cleaned_data["mode"]
+    if not _confirmed(request):
+        question, consequences, button = RESET_CONFIRMATIONS[mode]
+        return _confirm(
+            request,
+            user=user,
+            question=question % {"email": user.email},
+            consequences=[str(c) for c in consequences],
+            button=button,
+            fields={"mode": mode},
+        )
     result = _run(
         request,
         lambda: (
-            console_services.console_reset_password(
-                actor=_actor(request), tenant=request.tenant, user=user, mode=form.cleaned_data["mode"]
-            )
+            console_services.console_reset_password(actor=_actor(request), tenant=request.tenant, user=user, mode=mode)
             or "sent"
         ),
     )
@@ -194,6 +288,17 @@ def tenant_settings(request):
         },
     )
     if request.method == "POST" and form.is_valid():
+        if tenant.self_service_reset_enabled and not form.cleaned_data["self_service_reset_enabled"] and not _confirmed(request):
+            return _confirm(
+                request,
+                question=_("Turn off self-service password reset?"),
+                consequences=[
+                    _("Users can no longer reset their own password: they must ask an admin."),
+                    _("Resets already under way stop at the next step."),
+                ],
+                button=_("Turn it off"),
+                fields={k: v for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", "confirmed")},
+            )
         with refusal_shown(form=form) as attempt:
             console_services.console_update_settings(actor=_actor(request), tenant=tenant, **form.cleaned_data)
         if not attempt.refused:
@@ -211,4 +316,5 @@ def audit_log(request):
     actions = action_choices(audit_events_for_tenant(request.tenant, leave_out_target_types=hidden))
     events = audit_events_for_tenant(request.tenant, action=action, leave_out_target_types=hidden)
     page = Paginator(events.select_related("actor"), 50).get_page(request.GET.get("page"))
-    return render(request, "accounts/console/audit.html", _ctx(request, page=page, actions=actions, action=action))
+    rows = present_events(page.object_list)
+    return render(request, "accounts/console/audit.html", _ctx(request, page=page, rows=rows, actions=actions, action=action))

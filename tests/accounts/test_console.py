@@ -123,11 +123,11 @@ ACTIONS = {
     "users": lambda c, w: c.get(url(w.a, "users")),
     "invite_get": lambda c, w: c.get(url(w.a, "users/invite")),
     "invite_post": lambda c, w: c.post(url(w.a, "users/invite"), {"email": "nina@fabrikam.example", "full_name": "Nina Neuve"}),
-    "role": lambda c, w: c.post(url(w.a, "role", w.target), {"role": UA}),
-    "deactivate": lambda c, w: c.post(url(w.a, "deactivate", w.target)),
-    "reset_link": lambda c, w: c.post(url(w.a, "reset-password", w.target), {"mode": "link"}),
-    "reset_temporary": lambda c, w: c.post(url(w.a, "reset-password", w.target), {"mode": "temporary"}),
-    "reenrol": lambda c, w: c.post(url(w.a, "second-factor", w.target)),
+    "role": lambda c, w: c.post(url(w.a, "role", w.target), {"confirmed": "1", "role": UA}),
+    "deactivate": lambda c, w: c.post(url(w.a, "deactivate", w.target), {"confirmed": "1"}),
+    "reset_link": lambda c, w: c.post(url(w.a, "reset-password", w.target), {"confirmed": "1", "mode": "link"}),
+    "reset_temporary": lambda c, w: c.post(url(w.a, "reset-password", w.target), {"confirmed": "1", "mode": "temporary"}),
+    "reenrol": lambda c, w: c.post(url(w.a, "second-factor", w.target), {"confirmed": "1"}),
     "settings_get": lambda c, w: c.get(url(w.a, "settings")),
     "settings_post": lambda c, w: c.post(
         url(w.a, "settings"), {"self_service_reset_enabled": "on", "phone_on_record": "+33 1 70 00 00 99"}
@@ -225,7 +225,7 @@ def test_user_admin_is_refused_on_admins(world, action, target):
     browser = client_for(world.ua)
     before = snapshot(world)
     response = (
-        browser.post(url(world.a, "role", world.target), {"role": MEMBER}) if action == "role" else ACTIONS[action](browser, world)
+        browser.post(url(world.a, "role", world.target), {"confirmed": "1", "role": MEMBER}) if action == "role" else ACTIONS[action](browser, world)
     )
     assert response.status_code == 302 and errors_shown(response) and snapshot(world) == before, outcome(
         action, response, world, before
@@ -274,7 +274,7 @@ def test_admin_without_a_verified_second_factor_is_sent_to_sign_in(world):
     before = snapshot(world)
     response = browser.get(url(world.a))
     assert response.status_code == 302 and response["Location"].startswith("/login/")
-    assert browser.post(url(world.a, "deactivate", world.target)).status_code == 302
+    assert browser.post(url(world.a, "deactivate", world.target), {"confirmed": "1"}).status_code == 302
     assert snapshot(world) == before
     # ...and the sign-in page opens (no redirect loop back to the console).
     page = browser.get(response["Location"])
@@ -291,9 +291,9 @@ def test_console_home_sends_an_admin_to_their_tenant(world):
 
 def test_global_admin_makes_and_removes_a_global_admin(world, deliver):
     browser = client_for(world.ga)
-    browser.post(url(world.a, "role", world.target), {"role": GA})
+    browser.post(url(world.a, "role", world.target), {"confirmed": "1", "role": GA})
     assert Membership.objects.get(tenant=world.a, user=world.target).role == GA
-    browser.post(url(world.a, "role", world.target), {"role": MEMBER})
+    browser.post(url(world.a, "role", world.target), {"confirmed": "1", "role": MEMBER})
     assert Membership.objects.get(tenant=world.a, user=world.target).role == MEMBER
     assert AuditEvent.objects.filter(action="role.changed", tenant=world.a).count() == 2
 
@@ -301,15 +301,15 @@ def test_global_admin_makes_and_removes_a_global_admin(world, deliver):
 @pytest.mark.parametrize("role", [GA, UA])
 def test_user_admin_cannot_make_an_admin(world, role):
     browser = client_for(world.ua)
-    response = browser.post(url(world.a, "role", world.target), {"role": role})
+    response = browser.post(url(world.a, "role", world.target), {"confirmed": "1", "role": role})
     assert Membership.objects.get(tenant=world.a, user=world.target).role == MEMBER
     assert errors_shown(response) == ["Only a global admin can make or remove admins."]
 
 
 def test_user_admin_cannot_demote_a_global_admin_nor_promote_themself(world):
     browser = client_for(world.ua)
-    browser.post(url(world.a, "role", world.ga), {"role": MEMBER})
-    browser.post(url(world.a, "role", world.ua), {"role": GA})
+    browser.post(url(world.a, "role", world.ga), {"confirmed": "1", "role": MEMBER})
+    browser.post(url(world.a, "role", world.ua), {"confirmed": "1", "role": GA})
     assert dict(Membership.objects.filter(tenant=world.a).values_list("user__email", "role")) == {
         "gloria@fabrikam.example": GA,
         "ulysse@fabrikam.example": UA,
@@ -320,34 +320,34 @@ def test_user_admin_cannot_demote_a_global_admin_nor_promote_themself(world):
 
 def test_the_last_active_global_admin_cannot_be_demoted(world):
     browser = client_for(world.ga)
-    response = browser.post(url(world.a, "role", world.ga), {"role": UA})
+    response = browser.post(url(world.a, "role", world.ga), {"confirmed": "1", "role": UA})
     assert Membership.objects.get(tenant=world.a, user=world.ga).role == GA
     assert errors_shown(response) == ["This is the last active global admin: make someone else global admin first."]
 
 
 def test_an_inactive_global_admin_does_not_count_as_another_one(world):
     person(world.a, GA, "ralph@fabrikam.example", is_active=False)  # a global admin who has left
-    response = client_for(world.ga).post(url(world.a, "role", world.ga), {"role": MEMBER})
+    response = client_for(world.ga).post(url(world.a, "role", world.ga), {"confirmed": "1", "role": MEMBER})
     assert Membership.objects.get(tenant=world.a, user=world.ga).role == GA
     assert "last active global admin" in " ".join(errors_shown(response))
 
 
 def test_the_last_active_global_admin_cannot_be_deactivated(world):
-    response = client_for(world.ga).post(url(world.a, "deactivate", world.ga))
+    response = client_for(world.ga).post(url(world.a, "deactivate", world.ga), {"confirmed": "1"})
     assert User.objects.get(pk=world.ga.pk).is_active
     assert errors_shown(response), "a clear message says why"
 
 
 def test_with_two_global_admins_one_may_step_down(world):
     person(world.a, GA, "gaston@fabrikam.example", device=True)
-    client_for(world.ga).post(url(world.a, "role", world.ga), {"role": MEMBER})
+    client_for(world.ga).post(url(world.a, "role", world.ga), {"confirmed": "1", "role": MEMBER})
     assert Membership.objects.get(tenant=world.a, user=world.ga).role == MEMBER
 
 
 def test_a_global_admin_deactivates_another_global_admin_and_everyone_is_told(world, deliver):
     second = person(world.a, GA, "gaston@fabrikam.example", device=True)
     other = signed_in_elsewhere(second)
-    client_for(world.ga).post(url(world.a, "deactivate", second))
+    client_for(world.ga).post(url(world.a, "deactivate", second), {"confirmed": "1"})
     assert not User.objects.get(pk=second.pk).is_active
     assert not still_signed_in(other)
     assert AuditEvent.objects.filter(action="user.deactivated", target_id=str(second.pk)).exists()
@@ -357,7 +357,7 @@ def test_a_global_admin_deactivates_another_global_admin_and_everyone_is_told(wo
 
 def test_a_role_change_tells_the_person_and_the_other_admins_and_is_audited(world, deliver):
     second = person(world.a, GA, "gaston@fabrikam.example", device=True)
-    client_for(world.ga).post(url(world.a, "role", world.target), {"role": UA})
+    client_for(world.ga).post(url(world.a, "role", world.target), {"confirmed": "1", "role": UA})
     event = AuditEvent.objects.get(action="role.changed", tenant=world.a)
     assert (event.actor, event.before["role"], event.after["role"]) == (world.ga, MEMBER, UA)
     deliver()
@@ -375,7 +375,7 @@ def test_a_role_change_tells_the_person_and_the_other_admins_and_is_audited(worl
 def test_reset_link_is_site_url_based_and_works_once(world, deliver, settings):
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "evil.example"]
     browser = client_for(world.ga)
-    response = browser.post(url(world.a, "reset-password", world.target), {"mode": "link"}, HTTP_HOST="evil.example")
+    response = browser.post(url(world.a, "reset-password", world.target), {"confirmed": "1", "mode": "link"}, HTTP_HOST="evil.example")
     assert response.status_code == 302
     assert not still_signed_in(world.target_browser), "the user's sessions end"
     deliver()
@@ -397,7 +397,7 @@ def test_reset_link_is_site_url_based_and_works_once(world, deliver, settings):
 
 def test_temporary_password_is_shown_once_and_must_be_changed(world, deliver):
     browser = client_for(world.ga)
-    response = browser.post(url(world.a, "reset-password", world.target), {"mode": "temporary"})
+    response = browser.post(url(world.a, "reset-password", world.target), {"confirmed": "1", "mode": "temporary"})
     password = re.search(r'id="temporary-password">([^<]+)<', response.content.decode()).group(1).strip()
     target = User.objects.get(pk=world.target.pk)
     assert len(password) >= 16 and target.check_password(password) and target.must_change_password
@@ -411,7 +411,7 @@ def test_temporary_password_is_shown_once_and_must_be_changed(world, deliver):
 
 
 def test_temporary_password_signs_in_once_and_asks_for_a_new_one(world):
-    page = client_for(world.ua).post(url(world.a, "reset-password", world.member), {"mode": "temporary"})
+    page = client_for(world.ua).post(url(world.a, "reset-password", world.member), {"confirmed": "1", "mode": "temporary"})
     password = re.search(r'id="temporary-password">([^<]+)<', page.content.decode()).group(1).strip()
     person_ = Client()
     response = person_.post("/login/", {"email": world.member.email, "password": password})
@@ -424,7 +424,7 @@ def test_temporary_passwords_differ(world):
     seen = {
         re.search(
             r'id="temporary-password">([^<]+)<',
-            browser.post(url(world.a, "reset-password", world.target), {"mode": "temporary"}).content.decode(),
+            browser.post(url(world.a, "reset-password", world.target), {"confirmed": "1", "mode": "temporary"}).content.decode(),
         ).group(1)
         for _ in range(3)
     }
@@ -436,7 +436,7 @@ def test_an_admin_never_chooses_the_password(world):
     page = browser.get(url(world.a, "users")).content.decode()
     assert 'type="password"' not in page and 'name="password"' not in page
     before = User.objects.get(pk=world.target.pk).password
-    browser.post(url(world.a, "reset-password", world.target), {"mode": "chosen", "password": "chosen-by-admin-123"})
+    browser.post(url(world.a, "reset-password", world.target), {"confirmed": "1", "mode": "chosen", "password": "chosen-by-admin-123"})
     target = User.objects.get(pk=world.target.pk)
     assert target.password == before and not target.check_password("chosen-by-admin-123")
 
@@ -446,7 +446,7 @@ def test_an_admin_never_chooses_the_password(world):
 
 def test_require_reenrolment_removes_totp_and_backup_devices(world, deliver):
     other = person(world.a, MEMBER, "olga@fabrikam.example", device=True, backup=True)
-    response = client_for(world.ua).post(url(world.a, "second-factor", world.target))
+    response = client_for(world.ua).post(url(world.a, "second-factor", world.target), {"confirmed": "1"})
     assert response.status_code == 302
     assert not TOTPDevice.objects.filter(user=world.target).exists()
     assert not StaticDevice.objects.filter(user=world.target).exists()
@@ -505,7 +505,7 @@ def test_global_admin_turns_self_service_reset_on_and_off(world):
     browser = client_for(world.ga)
     browser.post(url(world.a, "settings"), {"self_service_reset_enabled": "on", "phone_on_record": "+33 1 70 00 00 01"})
     assert Tenant.objects.get(pk=world.a.pk).self_service_reset_enabled
-    browser.post(url(world.a, "settings"), {"phone_on_record": "+33 1 70 00 00 01"})
+    browser.post(url(world.a, "settings"), {"confirmed": "1", "phone_on_record": "+33 1 70 00 00 01"})
     assert not Tenant.objects.get(pk=world.a.pk).self_service_reset_enabled
     assert AuditEvent.objects.filter(action="tenant.settings_changed").count() == 2
     assert not OutboxMessage.objects.filter(template="phone_changed").exists(), "the phone did not change"
@@ -513,7 +513,7 @@ def test_global_admin_turns_self_service_reset_on_and_off(world):
 
 def test_phone_change_tells_every_admin_and_is_audited(world, deliver):
     second = person(world.a, GA, "gaston@fabrikam.example", device=True)
-    client_for(world.ga).post(url(world.a, "settings"), {"phone_on_record": "+33 1 70 00 00 99"})
+    client_for(world.ga).post(url(world.a, "settings"), {"confirmed": "1", "phone_on_record": "+33 1 70 00 00 99"})
     assert Tenant.objects.get(pk=world.a.pk).phone_on_record == "+33 1 70 00 00 99"
     event = AuditEvent.objects.get(action="tenant.settings_changed")
     assert (event.before["phone_on_record"], event.after["phone_on_record"]) == ("+33 1 70 00 00 01", "+33 1 70 00 00 99")
@@ -556,8 +556,8 @@ def test_users_list_pages_and_search(world):
 
 def test_audit_log_filters_by_action(world):
     browser = client_for(world.ga)
-    browser.post(url(world.a, "role", world.target), {"role": UA})
-    browser.post(url(world.a, "second-factor", world.member))
+    browser.post(url(world.a, "role", world.target), {"confirmed": "1", "role": UA})
+    browser.post(url(world.a, "second-factor", world.member), {"confirmed": "1"})
     everything = browser.get(url(world.a, "audit")).content.decode()
     rows = everything.split("<tbody>")[1]
     assert "Changed a role" in rows and "Required a new second factor" in rows, "each action read as a sentence"
@@ -617,7 +617,7 @@ def test_two_global_admins_demoting_each_other_at_once_leave_one(transactional_d
 def test_a_reset_is_announced_on_the_alternate_address_without_the_link(world, deliver):
     world.target.alternate_email = "theo@home.example"
     world.target.save(update_fields=["alternate_email"])
-    client_for(world.ga).post(url(world.a, "reset-password", world.target), {"mode": "link"})
+    client_for(world.ga).post(url(world.a, "reset-password", world.target), {"confirmed": "1", "mode": "link"})
     deliver()
     notice = emails_to("theo@home.example")
     assert len(notice) == 1
@@ -627,7 +627,7 @@ def test_a_reset_is_announced_on_the_alternate_address_without_the_link(world, d
 
 def test_choosing_the_same_role_changes_nothing(world):
     browser = client_for(world.ga)
-    browser.post(url(world.a, "role", world.target), {"role": MEMBER})
+    browser.post(url(world.a, "role", world.target), {"confirmed": "1", "role": MEMBER})
     page = browser.get(url(world.a, "users")).content.decode()
     assert "already has this role" in page
     assert not AuditEvent.objects.filter(action="role.changed", tenant=world.a).exists()
@@ -648,7 +648,7 @@ def test_a_frozen_account_is_unfrozen_by_an_admin(world, deliver):
 
 def test_a_role_change_signs_the_person_out_everywhere(world):
     assert world.target_browser.get("/account/security/").status_code == 200
-    client_for(world.ga).post(url(world.a, "role", world.target), {"role": UA})
+    client_for(world.ga).post(url(world.a, "role", world.target), {"confirmed": "1", "role": UA})
     assert world.target_browser.get("/account/security/").status_code == 302
 
 
@@ -689,7 +689,7 @@ def test_an_admin_cannot_take_over_someone_who_belongs_to_another_organisation(w
     factories.MembershipFactory(user=world.ga, tenant=world.b, role=MEMBER)
     before = snapshot(world)
     browser = client_for(world.gb)
-    for action, data in (("reset-password", {"mode": "temporary"}), ("second-factor", {}), ("deactivate", {})):
+    for action, data in (("reset-password", {"mode": "temporary", "confirmed": "1"}), ("second-factor", {"confirmed": "1"}), ("deactivate", {"confirmed": "1"})):
         page = browser.post(url(world.b, action, world.ga), data, follow=True).content.decode()
         assert "also belongs to another organisation" in page
     assert snapshot(world) == before
@@ -697,10 +697,10 @@ def test_an_admin_cannot_take_over_someone_who_belongs_to_another_organisation(w
 
 def test_deactivation_voids_a_set_password_link_already_sent(world, deliver):
     browser = client_for(world.ga)
-    browser.post(url(world.a, "reset-password", world.target), {"mode": "link"})
+    browser.post(url(world.a, "reset-password", world.target), {"confirmed": "1", "mode": "link"})
     deliver()
     link = link_in(emails_to(world.target.email)[-1], "/account/set-password/")
-    browser.post(url(world.a, "deactivate", world.target))
+    browser.post(url(world.a, "deactivate", world.target), {"confirmed": "1"})
     stranger = Client()
     page = stranger.get(link, follow=True).content.decode()
     assert "not valid" in page
@@ -742,7 +742,7 @@ def test_the_users_page_costs_the_same_queries_for_3_or_30_users(world):
 
 
 def test_a_temporary_password_must_be_changed_before_anything_else(world):
-    page = client_for(world.ga).post(url(world.a, "reset-password", world.target), {"mode": "temporary"})
+    page = client_for(world.ga).post(url(world.a, "reset-password", world.target), {"confirmed": "1", "mode": "temporary"})
     temporary = re.search(r'id="temporary-password">([^<]+)<', page.content.decode()).group(1)
     TOTPDevice.objects.filter(user=world.target).delete()
     StaticDevice.objects.filter(user=world.target).delete()

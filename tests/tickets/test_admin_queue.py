@@ -155,3 +155,30 @@ def test_staff_signed_in_without_a_factor_is_not_sent_round_in_circles(client, d
     second = client.get(first["Location"])
     assert second.status_code == 302 and second["Location"] == "/login/?next=/admin/"
     assert client.get(second["Location"]).status_code == 200, "the sign-in page shows, no loop"
+
+
+def test_a_mismatch_is_said_in_words_not_only_in_colour(agent_client, agent):
+    tenant = factories.TenantFactory(legal_name="Fabrikam SARL", phone_on_record="+33 1 70 00 00 01")
+    sr = factories.ServiceRequestFactory(tenant_on_record=tenant, tenant=tenant, status="in_review", company_legal_name="Fabrikam Holdings")
+    page = agent_client.get(f"{QUEUE}{sr.pk}/change/").content.decode()
+    rows = page.split('id="comparison"')[1].split("</table>")[0].split("<tr")
+    assert "Differs" in [r for r in rows if "Fabrikam Holdings" in r][0]
+    assert "Same" in [r for r in rows if "+33 1 70 00 00 01" in r][0]
+
+
+def test_the_queue_hides_closed_requests_unless_asked(agent_client):
+    shown = factories.ServiceRequestFactory(status="in_review", reference="SR-OPEN-0001")
+    closed = {s: factories.ServiceRequestFactory(status=s, reference=f"SR-{s[:4].upper()}-0002") for s in ("rejected", "cancelled", "elevated")}
+    page = agent_client.get(QUEUE).content.decode()
+    assert shown.reference in page
+    for sr in closed.values():
+        assert sr.reference not in page
+    rejected = agent_client.get(QUEUE, {"status__exact": "rejected"}).content.decode()
+    assert closed["rejected"].reference in rejected and shown.reference not in rejected
+    assert closed["elevated"].reference in agent_client.get(QUEUE, {"q": closed["elevated"].reference}).content.decode()
+
+
+def test_the_admin_index_leads_straight_to_the_queue(agent_client):
+    page = agent_client.get("/admin/").content.decode()
+    assert f'href="{QUEUE}"' in page
+    assert 'href="/admin/tickets/"' not in page

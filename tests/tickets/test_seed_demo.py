@@ -23,7 +23,6 @@ def test_the_printed_tracking_links_open_the_requests_confirmed_the_way_a_reques
         assert page.status_code == 200 and reference in page.content.decode()
     confirmed = ServiceRequest.objects.exclude(status="awaiting_email_confirmation")
     assert confirmed.count() == 4, "three printed, one rejected"
-    assert set(confirmed.values_list("confirmation_token_hash", flat=True)) == {""}, "each confirmation link was used once"
 
     again = StringIO()
     call_command("seed_demo", "--force", stdout=again)

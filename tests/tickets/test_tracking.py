@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.test import Client
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from portal.clock import travel
@@ -136,8 +137,8 @@ def test_the_confirmation_link_works_once(client, deliver):
     sent = len(mail.outbox)
 
     replay = client.post(confirm, {"token": token_of(confirm)})
-    assert replay.status_code == 400
-    assert "not valid" in replay.content.decode()
+    assert replay.status_code == 200
+    assert "already confirmed" in replay.content.decode()
     deliver()
     assert len(mail.outbox) == sent, "no second tracking link, no second alert to agents"
     sr.refresh_from_db()
@@ -356,3 +357,37 @@ def test_the_tracking_link_dies_30_days_after_closing(client, db, deliver, celer
         deliver()
         sent = [m for m in emails_to(sr.requester_email) if f"/requests/{sr.reference}/?token=" in m.body]
         assert bool(sent) is visible, "no fresh link for a request closed long ago"
+
+
+def test_opening_the_confirmation_link_again_says_the_request_is_already_confirmed(client, deliver):
+    """Not "link not valid, file a new request", which invites a duplicate: the tracking link was emailed."""
+    sr, confirm = file_and_get_confirm_link(client, deliver)
+    assert client.post(confirm, {"token": token_of(confirm)}).status_code == 302
+    for browser in (client, Client()):  # the same browser, or the email opened again elsewhere
+        page = open_link(browser, confirm)
+        html = page.content.decode()
+        assert page.status_code == 200 and "Request already confirmed" in html
+        assert sr.reference in html and "emailed you a private link" in html
+        assert 'href="/requests/access/"' in html, "the way to get a new tracking link"
+        assert "File a new request" not in html
+
+
+def test_a_used_confirmation_token_of_another_request_is_still_not_valid(client, deliver):
+    sr, confirm = file_and_get_confirm_link(client, deliver)
+    assert client.post(confirm, {"token": token_of(confirm)}).status_code == 302
+    other = factories.ServiceRequestFactory(reference="SR-OTHR-0001")
+    response = client.post(f"/requests/{other.reference}/confirm/", {"token": token_of(confirm)})
+    assert response.status_code == 400 and "already confirmed" not in response.content.decode()
+
+
+def test_what_you_filed_lists_the_evidence_received(client, deliver):
+    assert submit(client, files=[pdf("id-card.pdf"), pdf("letter.pdf", size=2048)]).status_code == 302
+    deliver()
+    sr = ServiceRequest.objects.get()
+    confirm = link_in(emails_to(REQUESTER)[-1], "/confirm/")
+    client.post(path_of(confirm), {"token": token_of(confirm)})
+    html = open_link(client, f"/requests/{sr.reference}/").content.decode()
+    received = html.split('id="evidence-received"')[1].split("</ul>")[0]
+    assert "id-card.pdf" in received and "letter.pdf" in received
+    assert "2.0\xa0KB" in received, "the size as people read it"
+    assert str(sr.evidence.get(original_name="letter.pdf").created_at.year) in received, "when it arrived"

@@ -24,10 +24,12 @@ from .objections import objection_link_for, objection_raise, objection_resolve  
 from .periodic import service_requests_alert_overdue, service_requests_expire_unconfirmed  # noqa: F401
 from .purge import service_request_export, service_request_purge_personal_data, service_requests_purge_expired  # noqa: F401
 from .requesters import (  # noqa: F401
+    AlreadyConfirmed,
     evidence_open,
     service_request_cancel,
     service_request_check_domain,
     service_request_confirm_email,
+    service_request_confirmation_used,
     service_request_for_token,
     service_request_requester_reply,
     service_request_send_tracking_link,

@@ -109,12 +109,16 @@ def service_request_confirm_email(*, reference: str, token: str, meta: RequestMe
     invalid = DomainError(_invalid_link_message())
     with transaction.atomic(durable=True):
         sr = ServiceRequest.objects.select_for_update().filter(reference=reference.upper()).first()
+        if sr is not None and _confirmation_used(sr, token):
+            raise AlreadyConfirmed(_("This request is already confirmed."))
         if sr is None or not tokens.matches(token, sr.confirmation_token_hash):
             raise invalid
         if sr.status != Status.AWAITING_EMAIL_CONFIRMATION or (now() > sr.created_at + settings.SERVICE_REQUEST_CONFIRMATION_WINDOW):
             raise invalid
         raw, digest = tokens.new_token()
-        sr.confirmation_token_hash = ""  # single use
+        # Single use: the digest is replaced by one that no longer confirms anything, but lets a second
+        # opening of the same link say "already confirmed" rather than "not valid" (which invites a new request).
+        sr.confirmation_token_hash = _used_marker(digest=tokens.digest(token))
         sr.tracking_token_hash = digest
         sr.save(update_fields=["confirmation_token_hash", "tracking_token_hash"])
         actor = _requester(sr, meta)
@@ -127,6 +131,24 @@ def service_request_confirm_email(*, reference: str, token: str, meta: RequestMe
         )
         transition(sr, Status.NEW, actor=actor, role=REQUESTER, secrets={"tracking_token": raw})
     return sr, raw
+
+
+class AlreadyConfirmed(DomainError):
+    """The confirmation link was used already: the request is in the queue and its tracking link was emailed."""
+
+
+def _used_marker(*, digest: str) -> str:
+    return tokens.digest("used:" + digest)
+
+
+def _confirmation_used(sr: ServiceRequest, token: str | None) -> bool:
+    return bool(token) and tokens.matches("used:" + tokens.digest(token or ""), sr.confirmation_token_hash)
+
+
+def service_request_confirmation_used(*, reference: str, token: str | None) -> bool:
+    """Whether ``token`` is the confirmation link of ``reference``, already used. Reads only."""
+    sr = ServiceRequest.objects.filter(reference=(reference or "").upper()[:32]).first()
+    return sr is not None and _confirmation_used(sr, token)
 
 
 def _invalid_link_message() -> StrOrPromise:
