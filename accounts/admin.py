@@ -123,7 +123,7 @@ class UserAdmin(SavedByServiceAdmin, DjangoUserAdmin):
     inlines = [UserMembershipInline]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        (_("Person"), {"fields": ("full_name", "phone", "preferred_language")}),
+        (_("Person"), {"fields": ("full_name", "phone", "preferred_language", "time_zone")}),
         (_("Recovery"), {"fields": ("alternate_email", "alternate_phone")}),
         (_("Access"), {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from portal.clock import now
+from portal.timezones import validate_time_zone
 
 
 class UserManager(BaseUserManager["User"]):
@@ -38,6 +39,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     preferred_language = models.CharField(_("preferred language"), max_length=8, choices=Language.choices, default=Language.EN)
+    # Times on the pages they read (and in the admin) are shown in this zone; stored in UTC.
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="UTC", validators=[validate_time_zone], help_text=_("For example Europe/Paris.")
+    )
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff status"), default=False)
     date_joined = models.DateTimeField(_("date joined"), default=now)

@@ -189,7 +189,8 @@ def _reset_by_admin(event: AuditEvent) -> list[str]:
 
 
 def _role_changed(event: AuditEvent) -> list[str]:
-    lines = [f"{key_label(event, 'role')}: {value_text(event, 'role', event.before.get('role'))} → {value_text(event, 'role', event.after.get('role'))}"]
+    before, after = (value_text(event, "role", side.get("role")) for side in (event.before, event.after))
+    lines = [f"{key_label(event, 'role')}: {before} → {after}"]
     if event.after.get("reason"):
         lines.append(f"{key_label(event, 'reason')}: {event.after['reason']}")
     return lines

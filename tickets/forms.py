@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import domain_covers, email_domain
 from portal.captcha.fields import audio_captcha_field
+from portal.timezones import clean_zone
 
 from .evidence import evidence_check_many
 from .freemail import is_free_mail
@@ -73,6 +74,8 @@ class ServiceRequestForm(forms.ModelForm):
         required=True,
     )
     captcha = audio_captcha_field(_("Type the characters in the image, or those you hear"))
+    # Filled by portal/timezone.js with the browser's zone, for the tracking page's times; empty without JavaScript.
+    time_zone = forms.CharField(required=False, widget=forms.HiddenInput(attrs={"data-browser-time-zone": ""}))
 
     class Meta:
         model = ServiceRequest
@@ -94,6 +97,7 @@ class ServiceRequestForm(forms.ModelForm):
             "elevate_email",
             "elevate_name",
             "reason",
+            "time_zone",
         ]
         widgets = {
             "company_address": forms.Textarea(attrs={"rows": 3}),
@@ -132,9 +136,12 @@ class ServiceRequestForm(forms.ModelForm):
             Fieldset(_("Who should become global admin"), "elevate_name", "elevate_email"),
             Fieldset(_("Why"), "reason"),
             Fieldset(_("Evidence"), "evidence", HTML("{% include 'tickets/_reupload_notice.html' %}")),
-            Fieldset(_("Consent and check"), "consent", "captcha"),
+            Fieldset(_("Consent and check"), "consent", "captcha", "time_zone"),
             Div(Submit("submit", _("Send the request")), css_class="mt-3"),
         )
+
+    def clean_time_zone(self):
+        return clean_zone(self.cleaned_data.get("time_zone"))
 
     def clean_company_domain(self):
         domain = normalise_domain(self.cleaned_data["company_domain"])

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from portal.clock import now
+from portal.timezones import validate_time_zone
 
 from .storage import evidence_storage
 
@@ -53,6 +54,8 @@ class ServiceRequest(models.Model):
         editable=False,
     )
     language = models.CharField(_("requester's language"), max_length=8, default="en")
+    # The requester's browser zone when they filed (for the tracking page's times); "" means UTC.
+    time_zone = models.CharField(_("requester's time zone"), max_length=64, blank=True, validators=[validate_time_zone])
 
     # The company as filed.
     company_legal_name = models.CharField(_("company legal name"), max_length=200)

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import get_usage, is_ratelimited
 
 from audit.services import RequestMeta
+from portal import timezones
 from portal.refusals import refusal_shown
 from portal.uploads import body_refused
 from portal.views import upload_too_large
@@ -132,6 +133,7 @@ def request_track(request, reference):
         return link_cookies.exchange("track", request.path, request.GET["token"])
     token = link_cookies.token_from(request, "track", request.path)
     sr = _tracked_or_404(reference, token)
+    timezones.activate(sr.time_zone)  # the requester's browser zone when they filed, or UTC
     reply_form = TrackingReplyForm()
     meta = RequestMeta.from_request(request)
     if request.method == "POST" and body_refused(request):
@@ -184,6 +186,7 @@ def request_track(request, reference):
             "sr": sr,
             "timeline": selectors.public_timeline(sr),
             "evidence": sr.evidence.all(),
+            "reader_zone": timezones.clean_zone(sr.time_zone) or "UTC",
             "reply_form": reply_form,
             "can_reply": selectors.requester_can_reply(sr),
             "can_cancel": sr.status in OPEN,

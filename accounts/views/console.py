@@ -249,10 +249,7 @@ def user_reset_password(request, user_id):
         )
     result = _run(
         request,
-        lambda: (
-            console_services.console_reset_password(actor=_actor(request), tenant=request.tenant, user=user, mode=mode)
-            or "sent"
-        ),
+        lambda: console_services.console_reset_password(actor=_actor(request), tenant=request.tenant, user=user, mode=mode) or "sent",
     )
     if result == "sent":
         messages.success(request, _("A reset link was emailed to %(email)s.") % {"email": user.email})

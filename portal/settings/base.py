@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "portal.timezones.UserTimeZoneMiddleware",  # after authentication: the signed-in reader's zone
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.PrivilegedSessionTimeoutMiddleware",
     "accounts.middleware.PasswordChangeRequiredMiddleware",

@@ -225,7 +225,9 @@ def test_user_admin_is_refused_on_admins(world, action, target):
     browser = client_for(world.ua)
     before = snapshot(world)
     response = (
-        browser.post(url(world.a, "role", world.target), {"confirmed": "1", "role": MEMBER}) if action == "role" else ACTIONS[action](browser, world)
+        browser.post(url(world.a, "role", world.target), {"confirmed": "1", "role": MEMBER})
+        if action == "role"
+        else ACTIONS[action](browser, world)
     )
     assert response.status_code == 302 and errors_shown(response) and snapshot(world) == before, outcome(
         action, response, world, before
@@ -689,7 +691,11 @@ def test_an_admin_cannot_take_over_someone_who_belongs_to_another_organisation(w
     factories.MembershipFactory(user=world.ga, tenant=world.b, role=MEMBER)
     before = snapshot(world)
     browser = client_for(world.gb)
-    for action, data in (("reset-password", {"mode": "temporary", "confirmed": "1"}), ("second-factor", {"confirmed": "1"}), ("deactivate", {"confirmed": "1"})):
+    for action, data in (
+        ("reset-password", {"mode": "temporary", "confirmed": "1"}),
+        ("second-factor", {"confirmed": "1"}),
+        ("deactivate", {"confirmed": "1"}),
+    ):
         page = browser.post(url(world.b, action, world.ga), data, follow=True).content.decode()
         assert "also belongs to another organisation" in page
     assert snapshot(world) == before

@@ -7,7 +7,8 @@ import pytest
 
 from accounts.models import Membership, Tenant, User
 from audit.models import AuditEvent
-from tests.accounts.test_console import GA, MEMBER, UA, client_for, snapshot, url, world  # noqa: F401
+from tests.accounts.test_console import GA, MEMBER, UA, client_for, snapshot, url
+from tests.accounts.test_console import world as world_fixture  # noqa: F401  (pytest finds it by its name, "world")
 from tests.conftest import emails_to
 
 ON_USERS = {
@@ -114,9 +115,9 @@ def test_the_audit_log_names_who_did_what_to_whom(world):
     page = browser.get(url(world.a, "audit")).content.decode()
     assert "{'mode'" not in page and "{}" not in page
     rows = [" ".join(unescape(re.sub(r"<[^>]+>", " ", r)).split()) for r in re.findall(r"<tr>(.*?)</tr>", page, re.S)]
-    assert any(
-        "gloria@fabrikam.example Reset a user's password theo@fabrikam.example Sent a temporary password" in r for r in rows
-    ), rows
+    assert any("gloria@fabrikam.example Reset a user's password theo@fabrikam.example Sent a temporary password" in r for r in rows), (
+        rows
+    )
     assert any("maya@fabrikam.example Role: Member → User admin" in r for r in rows), rows
     french = browser.get(url(world.a, "audit"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Sent a temporary password" not in french and "Role: Member" not in french

@@ -159,7 +159,9 @@ def test_staff_signed_in_without_a_factor_is_not_sent_round_in_circles(client, d
 
 def test_a_mismatch_is_said_in_words_not_only_in_colour(agent_client, agent):
     tenant = factories.TenantFactory(legal_name="Fabrikam SARL", phone_on_record="+33 1 70 00 00 01")
-    sr = factories.ServiceRequestFactory(tenant_on_record=tenant, tenant=tenant, status="in_review", company_legal_name="Fabrikam Holdings")
+    sr = factories.ServiceRequestFactory(
+        tenant_on_record=tenant, tenant=tenant, status="in_review", company_legal_name="Fabrikam Holdings"
+    )
     page = agent_client.get(f"{QUEUE}{sr.pk}/change/").content.decode()
     rows = page.split('id="comparison"')[1].split("</table>")[0].split("<tr")
     assert "Differs" in [r for r in rows if "Fabrikam Holdings" in r][0]
@@ -168,7 +170,10 @@ def test_a_mismatch_is_said_in_words_not_only_in_colour(agent_client, agent):
 
 def test_the_queue_hides_closed_requests_unless_asked(agent_client):
     shown = factories.ServiceRequestFactory(status="in_review", reference="SR-OPEN-0001")
-    closed = {s: factories.ServiceRequestFactory(status=s, reference=f"SR-{s[:4].upper()}-0002") for s in ("rejected", "cancelled", "elevated")}
+    closed = {
+        s: factories.ServiceRequestFactory(status=s, reference=f"SR-{s[:4].upper()}-0002")
+        for s in ("rejected", "cancelled", "elevated")
+    }
     page = agent_client.get(QUEUE).content.decode()
     assert shown.reference in page
     for sr in closed.values():

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.test import Client
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from portal.clock import travel
 from tests import factories
