@@ -8,8 +8,15 @@ import pytest
 from accounts.models import Membership, Tenant, User
 from audit.models import AuditEvent
 from tests.accounts.test_console import GA, MEMBER, UA, client_for, snapshot, url
-from tests.accounts.test_console import world as world_fixture  # noqa: F401  (pytest finds it by its name, "world")
+from tests.accounts.test_console import world as console_world  # noqa: F401  (a fixture, found by pytest)
 from tests.conftest import emails_to
+
+
+@pytest.fixture
+def world(console_world):  # noqa: F811  (the imported fixture, by its name)
+    """The console tests' world: two organisations, their admins and members."""
+    return console_world
+
 
 ON_USERS = {
     "deactivate": ("deactivate", {}),
