@@ -41,7 +41,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     preferred_language = models.CharField(_("preferred language"), max_length=8, choices=Language.choices, default=Language.EN)
     # Times on the pages they read (and in the admin) are shown in this zone; stored in UTC.
     time_zone = models.CharField(
-        _("time zone"), max_length=64, default="UTC", validators=[validate_time_zone], help_text=_("For example Europe/Paris.")
+        _("time zone"),
+        max_length=64,
+        default="UTC",
+        blank=True,
+        validators=[validate_time_zone],
+        help_text=_("For example Europe/Paris."),
     )
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff status"), default=False)

@@ -48,6 +48,9 @@ KEY_LABELS = {
 # Internal keys (ids, DNS answers) that tell a reader nothing.
 HIDDEN_KEYS = {"objection", "objections", "evidence_ids", "answer", "resolver", "why_told"}
 
+# The foreign key that names a target which has no name of its own (a membership: its user).
+TARGET_PEOPLE = frozenset({"user"})
+
 MODES = {"temporary": gettext_lazy("a temporary password"), "link": gettext_lazy("a reset link by email")}
 
 
@@ -77,8 +80,9 @@ def _targets(events: list[AuditEvent]) -> dict[tuple[str, str], models.Model]:
         if model is None:
             continue
         queryset = model._default_manager.all()
-        if any(f.name == "user" and f.is_relation for f in model._meta.get_fields()):
-            queryset = queryset.select_related("user")
+        # A membership is named by its person: read them in the same query.
+        to_one = [f.name for f in model._meta.get_fields() if f.is_relation and f.many_to_one and f.name in TARGET_PEOPLE]
+        queryset = queryset.select_related(*to_one)
         try:
             for obj in queryset.filter(pk__in=pks):
                 found[(label, str(obj.pk))] = obj
@@ -158,9 +162,10 @@ def _field(event: AuditEvent, key: str) -> Any:
     if model is None:
         return None
     try:
-        return model._meta.get_field(key)
+        found = model._meta.get_field(key)
     except FieldDoesNotExist:
         return None
+    return found if getattr(found, "concrete", False) else None  # not a reverse relation (e.g. "evidence")
 
 
 def _changes(event: AuditEvent) -> list[str]:

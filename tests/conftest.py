@@ -6,6 +6,7 @@ import time_machine
 from django.core import mail
 from django.core.cache import cache
 from django.test import RequestFactory
+from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_ratelimit.core import get_usage
 
@@ -18,11 +19,13 @@ from . import factories
 
 @pytest.fixture(autouse=True)
 def _clean_cache_and_files(settings, tmp_path):
-    """Rate-limit counters live in Redis: start every test from zero. Evidence goes to a temp folder."""
+    """Rate-limit counters live in Redis: start every test from zero. Evidence goes to a temp folder.
+    The language a request in French left active (LocaleMiddleware never resets it) ends with the test."""
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     cache.clear()
     yield
     cache.clear()
+    translation.deactivate()
 
 
 @pytest.fixture
