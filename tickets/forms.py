@@ -3,8 +3,6 @@
 import re
 from typing import Any
 
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import HTML, Div, Fieldset, Layout, Submit
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -18,6 +16,7 @@ from portal.timezones import clean_zone
 from .evidence import evidence_check_many
 from .freemail import is_free_mail
 from .models import Category, ServiceRequest
+from .widgets import CountrySelect
 
 DOMAIN_RE = re.compile(r"^(?=.{3,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
@@ -65,6 +64,8 @@ def normalise_domain(value: str) -> str:
 
 
 class ServiceRequestForm(forms.ModelForm):
+    """The public filing form; templates/tickets/request_form.html lays its fields out in fieldsets."""
+
     evidence = evidence_field()
     consent = forms.BooleanField(
         label=_(
@@ -100,6 +101,7 @@ class ServiceRequestForm(forms.ModelForm):
             "time_zone",
         ]
         widgets = {
+            "company_country": CountrySelect,
             "company_address": forms.Textarea(attrs={"rows": 3}),
             "former_admin_details": forms.Textarea(attrs={"rows": 2}),
             "reason": forms.Textarea(attrs={"rows": 4}),
@@ -117,28 +119,6 @@ class ServiceRequestForm(forms.ModelForm):
         admin_left = category == Category.ADMIN_LEFT
         for name in ("former_admin_name", "former_admin_email", "former_admin_reason"):
             self.fields[name].required = admin_left
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.layout = Layout(
-            Fieldset(
-                _("Your company"),
-                "company_legal_name",
-                "company_partner_id",
-                "company_domain",
-                "company_country",
-                "company_address",
-                "company_phone",
-            ),
-            Fieldset(_("You"), "requester_name", "requester_email", "requester_phone", "requester_job_title"),
-            Fieldset(
-                _("The former global admin"), "former_admin_name", "former_admin_email", "former_admin_reason", "former_admin_details"
-            ),
-            Fieldset(_("Who should become global admin"), "elevate_name", "elevate_email"),
-            Fieldset(_("Why"), "reason"),
-            Fieldset(_("Evidence"), "evidence", HTML("{% include 'tickets/_reupload_notice.html' %}")),
-            Fieldset(_("Consent and check"), "consent", "captcha", "time_zone"),
-            Div(Submit("submit", _("Send the request")), css_class="mt-3"),
-        )
 
     def clean_time_zone(self):
         return clean_zone(self.cleaned_data.get("time_zone"))

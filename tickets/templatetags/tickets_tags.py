@@ -1,7 +1,11 @@
 from django import template
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from portal.form_html import joined
+
+from ..form_markup import bootstrap_field
 from ..models import Status
 
 register = template.Library()
@@ -48,3 +52,19 @@ def duration(value):
         hours = minutes // 60
         return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
     return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+
+
+@register.simple_tag
+def bootstrap_fields(form, *names):
+    """The named fields as ``{% crispy form %}`` renders them (tickets/form_markup.py), in the order given."""
+    return joined(bootstrap_field(form[name], inline_errors=True) for name in names)
+
+
+@register.filter
+def bootstrap_form(form):
+    """The whole form as ``{{ form|crispy }}`` renders it: its errors not tied to a field, then each field."""
+    errors = ""
+    if form.non_field_errors():
+        items = format_html_join("\n", "<li>{}</li>", ((e,) for e in form.non_field_errors()))
+        errors = format_html('<div class="alert alert-block alert-danger"><ul class="m-0">{}</ul></div>', items)
+    return joined([errors, *(bootstrap_field(field) for field in form)])
