@@ -14,6 +14,9 @@ from . import policy
 
 IDLE_LIMIT = timedelta(minutes=30)
 ABSOLUTE_LIMIT = timedelta(hours=12)
+# The last request's time is written at most this often: a write on every request made each staff page save
+# the session (an UPDATE), and the idle limit needs no finer clock. A session may end up to this much early.
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 
 
 class PrivilegedSessionTimeoutMiddleware:
@@ -31,8 +34,10 @@ class PrivilegedSessionTimeoutMiddleware:
                 messages.info(request, _("Your session has ended; please sign in again."))
                 login_url = "/admin/login/" if request.path.startswith("/admin/") else "/login/"
                 return redirect(f"{login_url}?{urlencode({'next': request.get_full_path()})}")
-            request.session["auth_at"] = started
-            request.session["last_seen"] = moment
+            if "auth_at" not in request.session:
+                request.session["auth_at"] = started
+            if "last_seen" not in request.session or moment - last >= LAST_SEEN_RESOLUTION.total_seconds():
+                request.session["last_seen"] = moment
         return self.get_response(request)
 
 
