@@ -2,12 +2,13 @@
 
 from datetime import timedelta
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
-from portal.clock import now
+from portal.clock import now, travel
 from tests import factories
 from tests.factories import PASSWORD
 
@@ -66,6 +67,7 @@ def test_a_backup_token_works_once(client, agent):
 
 def test_queue_query_count_does_not_grow_with_rows(agent_client):
     _requests(3)
+    agent_client.get(QUEUE)  # the first page after sign-in records the session's times (once a minute at most)
     with CaptureQueriesContext(connection) as few:
         assert agent_client.get(QUEUE).status_code == 200
     _requests(30)
@@ -187,3 +189,89 @@ def test_the_admin_index_leads_straight_to_the_queue(agent_client):
     page = agent_client.get("/admin/").content.decode()
     assert f'href="{QUEUE}"' in page
     assert 'href="/admin/tickets/"' not in page
+
+
+# --- the queue's cost does not grow with what it shows ----------------------------------------------------------
+
+
+def _varied_requests(n, agent):
+    """``n`` confirmed requests, each with its own tenant, country and half of them assigned: all the joins shown."""
+    countries = ["FR", "DE", "GB", "US", "CI"]
+    for i in range(n):
+        tenant = factories.TenantFactory(primary_domain=f"varied{i}-{n}.example", country=countries[i % len(countries)])
+        factories.ServiceRequestFactory(
+            tenant_on_record=tenant,
+            tenant=tenant,
+            status="new",
+            assignee=agent if i % 2 else None,
+            sla_due_at=now() + timedelta(hours=i - n // 2),
+        )
+
+
+@pytest.mark.parametrize("query", ["", "?status__exact=new", "?overdue=yes", "?q=example", "?q=varied"])
+def test_queue_runs_the_same_queries_for_5_rows_and_40(agent_client, agent, query):
+    _varied_requests(5, agent)
+    agent_client.get(QUEUE + query)  # the session and the permissions are warm, as on an agent's second page
+    with CaptureQueriesContext(connection) as few:
+        assert agent_client.get(QUEUE + query).status_code == 200
+    _varied_requests(35, agent)
+    with CaptureQueriesContext(connection) as many:
+        response = agent_client.get(QUEUE + query)
+    assert response.status_code == 200
+    if query in ("", "?status__exact=new", "?q=example"):
+        assert response.content.decode().count('class="field-reference"') == 40
+    sql = [q["sql"] for q in many.captured_queries]
+    assert len(many) == len(few), sql
+    assert sum("COUNT(*)" in s for s in sql) == 1, "one count per page, not a second one of the whole table"
+
+
+def test_a_second_page_soon_after_does_not_save_the_session(agent_client):
+    _requests(2)
+    agent_client.get(QUEUE)
+    with CaptureQueriesContext(connection) as again:
+        agent_client.get(QUEUE)
+    assert not [q["sql"] for q in again.captured_queries if "UPDATE" in q["sql"] and "django_session" in q["sql"]]
+    with travel(timedelta(minutes=2)), CaptureQueriesContext(connection) as later:
+        agent_client.get(QUEUE)
+    assert [q["sql"] for q in later.captured_queries if "UPDATE" in q["sql"] and "django_session" in q["sql"]], (
+        "the last request's time is still recorded, once a minute at most"
+    )
+
+
+def test_queue_finds_a_request_by_its_reference_in_any_case_and_by_part_of_it(agent_client):
+    tenant = factories.TenantFactory(primary_domain="parts.example", legal_name="Contoso Pharma")
+    sr = factories.ServiceRequestFactory(tenant_on_record=tenant, status="in_review", reference="SR-7K3Q-9XMD")
+    factories.ServiceRequestFactory(status="in_review", reference="SR-ABCD-EFGH")
+    for q in ("SR-7K3Q-9XMD", "sr-7k3q-9xmd", " SR-7K3Q-9XMD ", "SR-7K3Q", "7K3Q-9XMD", "parts.example", "contoso", "claire@parts"):
+        page = agent_client.get(QUEUE, {"q": q}).content.decode()
+        assert sr.reference in page and "SR-ABCD-EFGH" not in page, q
+
+
+def test_queue_shows_the_country_by_name_in_the_agents_language(agent_client):
+    tenant = factories.TenantFactory(country="DE")
+    factories.ServiceRequestFactory(tenant_on_record=tenant, status="new", reference="SR-LAND-0001")
+    english = agent_client.get(QUEUE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<td class="field-country">Germany</td>' in english
+    french = agent_client.get(QUEUE, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert '<td class="field-country">Allemagne</td>' in french
+
+
+def test_the_queue_search_uses_its_trigram_indexes(db):
+    """Each searched column's UPPER(...) LIKE is answered by its index (migration 0007), and the CAPTCHA store's
+    clean-up by an index on its expiry (0008): with sequential scans off, the plans name them."""
+    from django.contrib import admin
+
+    from tickets.models import ServiceRequest
+
+    model_admin = admin.site._registry[ServiceRequest]
+    queryset, _ = model_admin.get_search_results(None, ServiceRequest.objects.all(), "fabrikam")
+    sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        for index in ("sr_reference_trgm", "sr_company_trgm", "sr_domain_trgm", "sr_requester_trgm"):
+            assert index in plan, plan
+        cursor.execute("EXPLAIN DELETE FROM captcha_captchastore WHERE expiration <= now()")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        assert "captcha_captchastore_expiration_idx" in plan, plan
