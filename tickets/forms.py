@@ -16,7 +16,7 @@ from portal.timezones import clean_zone
 from .evidence import evidence_check_many
 from .freemail import is_free_mail
 from .models import Category, ServiceRequest
-from .widgets import CountrySelect
+from .widgets import CountryChoiceField, CountrySelect
 
 DOMAIN_RE = re.compile(r"^(?=.{3,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
@@ -77,6 +77,9 @@ class ServiceRequestForm(forms.ModelForm):
     captcha = audio_captcha_field(_("Type the characters in the image, or those you hear"))
     # Filled by portal/timezone.js with the browser's zone, for the tracking page's times; empty without JavaScript.
     time_zone = forms.CharField(required=False, widget=forms.HiddenInput(attrs={"data-browser-time-zone": ""}))
+    company_country = ServiceRequest._meta.get_field("company_country").formfield(
+        choices_form_class=CountryChoiceField, widget=CountrySelect
+    )
 
     class Meta:
         model = ServiceRequest
@@ -101,7 +104,6 @@ class ServiceRequestForm(forms.ModelForm):
             "time_zone",
         ]
         widgets = {
-            "company_country": CountrySelect,
             "company_address": forms.Textarea(attrs={"rows": 3}),
             "former_admin_details": forms.Textarea(attrs={"rows": 2}),
             "reason": forms.Textarea(attrs={"rows": 4}),

@@ -1,4 +1,4 @@
-"""The country <select> of the public form, without a template render per option.
+"""The country <select> of the public form, without a template render per option, and its field's check.
 
 Django renders each of the ~250 options through its own template include: half the CPU of the public
 form's page. The options depend only on the language (django-countries translates and sorts them), so
@@ -11,6 +11,7 @@ from django import forms
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language
+from django_countries.fields import LazyTypedChoiceField  # type: ignore[attr-defined]  # not in its stubs
 
 from portal import form_html
 
@@ -48,3 +49,15 @@ class CountrySelect(forms.Select):
         # html: escaped options (format_html) with " selected" added to one of them.
         attributes = form_html.attributes(self.build_attrs(self.attrs, attrs))
         return format_html('<select name="{}"{}>{}\n</select>', name, attributes, SafeString(html))
+
+
+class CountryChoiceField(LazyTypedChoiceField):
+    """django-countries' form field, checking a posted code against the cached options of ``CountrySelect``
+    (its own check walks the ~250 translated, sorted choices for every filing)."""
+
+    widget = CountrySelect
+
+    def valid_value(self, value):
+        if isinstance(self.widget, CountrySelect):
+            return str(value) in self.widget._options()[1]
+        return super().valid_value(value)
