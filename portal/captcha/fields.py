@@ -23,10 +23,6 @@ class AudioCaptchaInput(CaptchaTextInput):
         if answer["attrs"].get("aria-invalid") == "true":
             classes.append("is-invalid")
         answer["attrs"]["class"] = " ".join(dict.fromkeys(classes))
-        return context
-
-    def get_context(self, name, value, attrs):
-        context = super().get_context(name, value, attrs)
         # The key and answer inputs as Django's templates write them, without two template renders each.
         inputs = [form_html.widget_html(sub) for sub in context["widget"]["subwidgets"]]
         context["widget"]["inputs"] = form_html.joined(i for i in inputs if i is not None) if None not in inputs else None
