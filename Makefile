@@ -6,7 +6,7 @@ PORT ?= 8000
 SITE_URL ?= http://localhost:$(PORT)
 export PORT SITE_URL
 
-.PHONY: run test install install-test services messages bench clean
+.PHONY: run test install install-test services messages browser bench clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -47,7 +47,12 @@ services:
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no && sleep 1; }
 	@pg_isready -h 127.0.0.1 -p 5432 >/dev/null && redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null
 
-test: install-test services messages
+# The browser journeys (tests/e2e) drive Debian's chromium; Playwright's own browser download is not used.
+# Installed here when missing and apt-get can (as root); CHROMIUM_PATH names another build.
+browser:
+	@[ -n "$$CHROMIUM_PATH" ] || command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || echo "chromium missing and not installable: the browser tests will fail (set CHROMIUM_PATH)"
+
+test: install-test services messages browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
