@@ -64,13 +64,13 @@ class Mailbox:
         with self.lock:
             return [m for m in self.messages if address.lower() in m.to]
 
-    def wait_for(self, address: str, subject_contains: str = "", after: int = 0, timeout: float = 30.0) -> Message:
-        """The first message to ``address`` (whose subject contains the text) beyond the first ``after`` ones."""
+    def wait_for(self, address: str, containing: str = "", timeout: float = 30.0) -> Message:
+        """The latest message to ``address`` whose body contains ``containing``, waiting for it to arrive."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = [m for m in self.to(address)[after:] if subject_contains in m.subject]
+            found = [m for m in self.to(address) if containing in m.body]
             if found:
-                return found[0]
+                return found[-1]
             time.sleep(0.1)
         subjects = [m.subject for m in self.to(address)]
-        raise AssertionError(f"no email to {address} with {subject_contains!r} within {timeout}s; got {subjects}")
+        raise AssertionError(f"no email to {address} containing {containing!r} within {timeout}s; got {subjects}")

@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group
 
 from accounts.models import Membership
 from tests import factories
+from tests.factories import PASSWORD
 from tickets.selectors import AGENTS_GROUP, SUPERVISORS_GROUP
 
 from .conftest import screenshot
@@ -22,6 +23,9 @@ NEW_ADMIN = f"luc@{DOMAIN}"
 FORMER = f"marc@{DOMAIN}"
 MEMBER = f"zoe@{DOMAIN}"
 MEMBER_ALTERNATE = "zoe.personal@example.net"
+
+
+_new_context = None
 
 
 class Story:
@@ -51,6 +55,8 @@ def story(site, new_context, tmp_path_factory):
     s.files = tmp_path_factory.mktemp("files")
     (s.files / "id-card.pdf").write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
     (s.files / "notes.txt").write_text("not a PDF, a JPEG or a PNG\n")
+    global _new_context
+    _new_context = new_context
     s.requester = new_context("en").new_page()
     return s
 
@@ -108,9 +114,7 @@ def test_1_requester_files_confirms_and_follows_with_the_keyboard_alone(site, st
         },
     )
     tab_to(page, by_name("evidence"))
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Space")
-    chooser.value.set_files(str(story.files / "id-card.pdf"))
+    choose_file_with_keyboard(page, story.files / "id-card.pdf")
     type_into(page, "captcha_1", captcha_answer(page))
     tab_to(page, by_name("consent"))
     page.keyboard.press("Space")
@@ -121,5 +125,149 @@ def test_1_requester_files_confirms_and_follows_with_the_keyboard_alone(site, st
     screenshot(page, "04-request-submitted")
     assert "/requests/submitted/" in page.url, page.locator("main").inner_text()
     screenshot(page, "04-request-submitted")
-    reference = page.locator("main").inner_text()
-    print(reference)
+    story.reference = page.locator("main").inner_text().split("SR-")[1][:9]
+    story.reference = "SR-" + story.reference
+    assert story.reference in page.locator("main").inner_text()
+
+    # The confirmation email; its link opens a page with one button (Tab to it, Enter).
+    confirm = site.mail.wait_for(REQUESTER, "/confirm/")
+    page.goto(confirm.link("/confirm/"))
+    screenshot(page, "05-confirm")
+    tab_to(page, lambda i: i["tag"] in ("button", "input") and i["type"] == "submit" and i["text"] != "Change")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "token=" not in page.url
+    assert page.locator("#status").inner_text() == "New"
+    # The tracking link arrives by email too, and opens the same page in a new browser session.
+    tracking = site.mail.wait_for(REQUESTER, "?token=")
+    assert "/confirm/" not in tracking.body
+    story.tracking_url = tracking.link(f"/requests/{story.reference}/")
+    page.goto(story.tracking_url)
+    assert page.locator("#status").inner_text() == "New"
+    screenshot(page, "06-tracking-new")
+
+    # Support asks a question (an agent, in another browser); the requester is emailed and sees the status.
+    agent = staff_page(site, story, story.agent)
+    open_request(agent, story.reference)
+    agent.get_by_role("button", name="Assign to me").click()
+    agent.get_by_label("What do you need from the requester?").fill("Please send a letter on company paper.")
+    agent.get_by_role("button", name="Ask the requester").click()
+    asked = site.mail.wait_for(REQUESTER, "letter on company paper")
+    assert "letter on company paper" in asked.body
+    page.goto(f"/requests/{story.reference}/")  # the page the private link opened: its cookie is kept
+    assert page.locator("#status").inner_text() == "Waiting on requester"
+    assert "letter on company paper" in page.locator("#timeline").inner_text()
+    screenshot(page, "07-tracking-question")
+    # The answer, with a file, by keyboard.
+    type_into(page, "body", "Here is the letter, signed by our CEO.")
+    tab_to(page, by_name("evidence"))
+    choose_file_with_keyboard(page, story.files / "id-card.pdf")
+    tab_to(page, by_text("Send"))
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator("#status").inner_text() == "In review"
+    assert "signed by our CEO" in page.locator("#timeline").inner_text()
+    screenshot(page, "08-tracking-answered")
+
+
+def test_2_agent_signs_in_with_the_app_finds_the_request_checks_and_proposes(site, story):
+    # A new browser: the agent signs in with the code their app computes from the key shown at enrolment.
+    page = site_context(site, "en").new_page()
+    sign_in(page, story, story.agent)
+    assert page.url.endswith("/admin/"), page.url
+    screenshot(page, "10-admin-index")
+    open_request(page, story.reference)
+    screenshot(page, "11-admin-request")
+    # Match the tenant the domain suggests, then compare and record each check.
+    choose(page.get_by_label("Tenant"), "Fabrikam SARL")
+    page.get_by_role("button", name="Match this tenant").click()
+    assert "Fabrikam SARL" in page.locator("#comparison").inner_text() or page.locator("#comparison").count() == 1
+    for kind in ("Identity evidence", "Call-back", "Company details", "Former admin"):
+        form = page.locator("form", has=page.get_by_role("button", name="Record check"))
+        choose(form.get_by_label("Check"), kind)
+        form.get_by_label("Outcome").select_option(label="Passed")
+        form.get_by_label("Note").fill(f"{kind}: ok")
+        page.get_by_role("button", name="Record check").click()
+        page.wait_for_load_state()
+    assert page.locator("#sr-status").inner_text() == "Verified", page.locator("#checklist").inner_text()
+    assert "complete" in page.locator("#proof").inner_text()
+    screenshot(page, "12-admin-verified")
+    # Propose the user the requester named.
+    form = page.locator("form", has=page.get_by_role("button", name="Propose elevation"))
+    assert form.get_by_label("Email of the user to make global admin").input_value() in ("", NEW_ADMIN)
+    form.get_by_label("Email of the user to make global admin").fill(NEW_ADMIN)
+    form.get_by_label("Full name").fill("Luc Bernard")
+    form.get_by_role("button", name="Propose elevation").click()
+    assert page.locator("#sr-status").inner_text() == "Elevation proposed"
+    assert "Waiting for a supervisor" in page.locator("#elevation").inner_text()
+    screenshot(page, "13-admin-proposed")
+    story.contexts[story.agent.email] = page
+
+
+def choose_file_with_keyboard(page, path):
+    """Space on the focused file input opens the file chooser, where the person picks the file."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for key in ("Space", "Enter", "Space"):
+        try:
+            with page.expect_file_chooser(timeout=4000) as chooser:
+                page.keyboard.press(key)
+        except PlaywrightTimeout:
+            continue
+        chooser.value.set_files(str(path))
+        return
+    raise AssertionError("the file input did not open a file chooser from the keyboard")
+
+
+def choose(select, text):
+    """Pick the option whose label contains ``text``, as a person reads the list."""
+    select.select_option(select.locator("option", has_text=text).first.get_attribute("value"))
+
+
+def staff_page(site, story, user, lang="en"):
+    """A browser signed in as ``user``: enrols an authenticator on first sign-in (the test keeps the key
+    shown on the page, as a person types it into their app), then signs in with the app's codes."""
+    page = story.__dict__.setdefault("contexts", {}).get(user.email)
+    if page is not None:
+        return page
+    page = site_context(site, lang).new_page()
+    sign_in(page, story, user)
+    story.contexts[user.email] = page
+    return page
+
+
+def site_context(site, lang):
+    return _new_context(lang)
+
+
+def sign_in(page, story, user, password=PASSWORD):
+    page.goto("/login/")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Next").click()
+    page.wait_for_load_state()
+    secrets = story.__dict__.setdefault("secrets", {})
+    used = story.used_steps.setdefault(user.email, set())
+    if "/login/enrol/" in page.url:
+        secrets[user.email] = page.locator("#secret").inner_text()
+        screenshot(page, f"enrol-{user.email.split('@')[0]}")
+        page.get_by_label("Code").fill(fresh_code(secrets[user.email], used))
+        page.get_by_role("button", name="Confirm").click()
+        page.wait_for_load_state()
+        assert "/login/backup-codes/" in page.url, page.locator("main").inner_text()
+        page.get_by_role("link", name="I have saved them").click()
+    else:
+        assert "/login/verify/" in page.url, page.locator("main").inner_text()
+        page.get_by_label("Code").fill(fresh_code(secrets[user.email], used))
+        page.get_by_role("button", name="Verify").click()
+    page.wait_for_load_state()
+    return page
+
+
+def open_request(page, reference):
+    """The queue, searched by reference, then the request."""
+    page.goto("/admin/tickets/servicerequest/")
+    page.get_by_role("searchbox").fill(reference)
+    page.get_by_role("searchbox").press("Enter")
+    page.get_by_role("link", name=reference).click()
+    page.wait_for_load_state()
