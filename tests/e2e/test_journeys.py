@@ -36,6 +36,13 @@ MEMBER_NEW_PASSWORD = "violet kettle under seven bridges"
 
 
 _new_context = None
+_story = None
+
+
+def journeys_story():
+    """The story the journeys left (their browsers, request and links), for the accessibility checks."""
+    assert _story is not None and getattr(_story, "objection_url", None), "the journeys run first"
+    return _story
 
 
 class Story:
@@ -65,8 +72,10 @@ def story(site, new_context, tmp_path_factory):
     s.files = tmp_path_factory.mktemp("files")
     (s.files / "id-card.pdf").write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
     (s.files / "notes.txt").write_text("not a PDF, a JPEG or a PNG\n")
-    global _new_context
+    global _new_context, _story
     _new_context = new_context
+    _story = s
+    s.new_admin_email = NEW_ADMIN
     s.requester = new_context("en").new_page()
     return s
 
@@ -188,6 +197,7 @@ def test_2_agent_signs_in_with_the_app_finds_the_request_checks_and_proposes(sit
     screenshot(page, "10-admin-index")
     open_request(page, story.reference)
     screenshot(page, "11-admin-request")
+    story.request_pk = page.url.rstrip("/").split("/")[-2]
     # Match the tenant the domain suggests, then compare and record each check.
     choose(page.get_by_label("Tenant"), "Fabrikam SARL")
     page.get_by_role("button", name="Match this tenant").click()

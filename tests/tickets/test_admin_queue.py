@@ -1,5 +1,6 @@
 """The agents' queue in the OTP-protected admin."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -257,8 +258,8 @@ def test_queue_shows_the_country_by_name_in_the_agents_language(agent_client):
 
 
 def test_the_queue_search_uses_its_trigram_indexes(db):
-    """Each searched column's UPPER(...) LIKE is answered by its index (migration 0007), and the CAPTCHA store's
-    clean-up by an index on its expiry (0008): with sequential scans off, the plans name them."""
+    """Each searched column's UPPER(...) LIKE is answered by its index (migration 0008), and the CAPTCHA store's
+    clean-up by an index on its expiry (0009): with sequential scans off, the plans name them."""
     from django.contrib import admin
 
     from tickets.models import ServiceRequest
@@ -275,3 +276,13 @@ def test_the_queue_search_uses_its_trigram_indexes(db):
         cursor.execute("EXPLAIN DELETE FROM captcha_captchastore WHERE expiration <= now()")
         plan = "\n".join(row[0] for row in cursor.fetchall())
         assert "captcha_captchastore_expiration_idx" in plan, plan
+
+
+def test_the_country_filter_lists_only_the_countries_requests_came_from(agent_client):
+    for country in ("FR", "BE"):
+        factories.ServiceRequestFactory(tenant_on_record=factories.TenantFactory(country=country), status="new")
+    page = agent_client.get(QUEUE).content.decode()
+    filter_links = re.findall(r'href="\?company_country=([A-Z]{2})"', page)
+    assert sorted(filter_links) == ["BE", "FR"], "two links, not one per country of the world"
+    assert "Belgium" in page and "Germany" not in page
+    assert agent_client.get(QUEUE + "?company_country=BE").content.decode().count('class="field-reference"') == 1

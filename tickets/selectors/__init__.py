@@ -17,6 +17,7 @@ from .requests import (  # noqa: F401
     ComparisonRow,
     comparison,
     concurrent_requests,
+    countries_with_requests,
     linked_pairs,
     overdue_q,
     public_timeline,

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
+from django_countries import countries
 
 from accounts import selectors as account_selectors
 from accounts.models import Tenant
@@ -72,6 +73,13 @@ def comparison(service_request: ServiceRequest) -> list[ComparisonRow]:
             account_selectors.tenant_owns_email(t, sr.elevate_email),
         ),
     ]
+
+
+def countries_with_requests() -> list[tuple[str, str]]:
+    """(code, name in the reader's language) of each country some request was filed for, by name: the
+    queue's country filter lists these, not all 250 (a page of links nobody can scan or tap)."""
+    codes = ServiceRequest.objects.exclude(company_country="").values_list("company_country", flat=True).distinct()
+    return sorted(((str(code), str(countries.name(code))) for code in codes), key=lambda item: item[1])
 
 
 def suggested_tenant(service_request: ServiceRequest) -> Tenant | None:
