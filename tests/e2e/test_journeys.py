@@ -8,12 +8,14 @@ Only the starting fixtures are written to the database; everything else goes thr
 
 import io
 import re
+import time
 import wave
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 
 from accounts.models import Membership, User
 from portal.celery import app as celery_app
@@ -23,7 +25,7 @@ from tests.factories import PASSWORD
 from tickets.selectors import AGENTS_GROUP, SUPERVISORS_GROUP
 
 from .conftest import screenshot
-from .people import by_name, by_text, captcha_answer, fresh_code, tab_to, type_into
+from .people import by_name, by_text, captcha_answer, code_from_secret, fresh_code, tab_to, type_into
 
 DOMAIN = "fabrikam.example"
 REQUESTER = f"claire@{DOMAIN}"
@@ -150,7 +152,8 @@ def test_1_requester_files_confirms_and_follows_with_the_keyboard_alone(site, st
 
     # The confirmation email; its link opens a page with one button (Tab to it, Enter).
     confirm = site.mail.wait_for(REQUESTER, "/confirm/")
-    page.goto(confirm.link("/confirm/"))
+    story.confirm_url = confirm.link("/confirm/")
+    page.goto(story.confirm_url)
     screenshot(page, "05-confirm")
     tab_to(page, lambda i: i["tag"] in ("button", "input") and i["type"] == "submit" and i["text"] != "Change")
     with page.expect_navigation():
@@ -342,6 +345,84 @@ def test_5_a_user_resets_their_own_password_through_the_captcha_and_its_audio(si
     page.get_by_role("button", name="Next").click()
     page.wait_for_load_state()
     assert "/account/security/" in page.url, page.locator("main").inner_text()
+
+
+def test_6_what_goes_wrong_is_said_and_what_was_typed_is_kept(site, story):
+    page = site_context(site, "en").new_page()
+    # A wrong CAPTCHA: the form comes back with everything typed.
+    page.goto("/requests/new/admin_left/")
+    page.get_by_label("Company legal name").fill("Fabrikam SARL")
+    page.get_by_label("Company domain").fill(DOMAIN)
+    page.get_by_label("Your work email").fill(REQUESTER)
+    page.locator("input[name=captcha_1]").fill("WRONG9")
+    page.get_by_role("button", name="Send the request").click()
+    page.wait_for_load_state()
+    screenshot(page, "40-error-captcha")
+    assert "need your attention" in page.get_by_role("alert").first.inner_text()
+    assert page.get_by_label("Company legal name").input_value() == "Fabrikam SARL"
+    assert page.get_by_label("Your work email").input_value() == REQUESTER
+    # Today the CAPTCHA's message is in the page but hidden (issue 11, defect 1, fixed by another change,
+    # whose own test checks it is shown next to the field).
+    assert page.get_by_text("Invalid CAPTCHA").count() == 1
+    # A file that is not a PDF, JPEG or PNG: said next to the evidence field.
+    page.locator("input[name=evidence]").set_input_files(str(story.files / "notes.txt"))
+    page.locator("input[name=captcha_1]").fill(captcha_answer(page))
+    page.get_by_role("button", name="Send the request").click()
+    page.wait_for_load_state()
+    screenshot(page, "41-error-upload")
+    evidence = page.locator("input[name=evidence]")
+    assert "is-invalid" in evidence.get_attribute("class")
+    error = page.locator("[id^=error_][id$=_id_evidence]").first
+    assert error.is_visible() and error.inner_text().strip(), "the reason is shown next to the field"
+    assert page.get_by_label("Company legal name").input_value() == "Fabrikam SARL"
+
+    # A confirmation link used a second time, and a set-password link used already.
+    page.goto(story.confirm_url)
+    page.locator("main form").get_by_role("button").click()
+    page.wait_for_load_state()
+    screenshot(page, "42-error-reused-confirmation")
+    text = page.locator("main").inner_text()
+    assert "not valid" in text or "already confirmed" in text, text  # the wording is defect 6 (another change)
+    page.goto(story.set_password_url)
+    assert page.get_by_role("heading", name="Link not valid").is_visible()
+    screenshot(page, "43-error-used-set-password-link")
+
+    # A wrong authenticator code: said next to the field; the right one then works.
+    page.goto("/login/")
+    page.get_by_label("Email").fill(story.agent.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Next").click()
+    page.wait_for_url("**/login/verify/")
+    secret = story.secrets[story.agent.email]
+    valid = {code_from_secret(secret, offset) for offset in range(-3, 4)}
+    wrong = next(c for c in (f"{n:06d}" for n in range(1000)) if c not in valid)
+    page.get_by_label("Code").fill(wrong)
+    page.get_by_role("button", name="Verify").click()
+    page.wait_for_load_state()
+    screenshot(page, "44-error-wrong-code")
+    code = page.get_by_label("Code")
+    assert "is-invalid" in code.get_attribute("class")
+    assert page.locator("[id^=error_][id$=_id_token]").first.is_visible()
+    time.sleep(1.5)  # django-otp refuses any code for a second after a wrong one (OTP_TOTP_THROTTLE_FACTOR)
+    code.fill(fresh_code(secret, story.used_steps[story.agent.email]))
+    page.get_by_role("button", name="Verify").click()
+    page.wait_for_url("**/admin/")
+
+    # Too many sign-in attempts from one network: said at the top, the email typed is kept.
+    stranger = site_context(site, "en").new_page()
+    stranger.goto("/login/")
+    for _ in range(40):
+        stranger.get_by_label("Email").fill("nobody@fabrikam.example")
+        stranger.get_by_label("Password").fill("not the password")
+        stranger.get_by_role("button", name="Next").click()
+        stranger.wait_for_load_state()
+        if stranger.get_by_text("Too many attempts").count():
+            break
+    else:
+        raise AssertionError("never limited")
+    screenshot(stranger, "45-error-rate-limited")
+    assert stranger.get_by_label("Email").input_value() == "nobody@fabrikam.example"
+    cache.clear()  # the limit's counters: the next tests sign in from the same address
 
 
 def choose_file_with_keyboard(page, path):

@@ -18,7 +18,6 @@ from tests.tickets.flow import pass_checks
 from tickets.models import CheckKind, Status
 from tickets.selectors import AGENTS_GROUP
 
-from .conftest import screenshot
 from .people import captcha_answer
 from .test_journeys import MEMBER, journeys_story
 
@@ -52,7 +51,6 @@ def audit(page, name, lang, results):
             for v in response["violations"]
         ],
     }
-    screenshot(page, f"axe-{lang}-{name}")
 
 
 def set_language(context, lang, url):
