@@ -40,6 +40,24 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": path, "headless": True}
 
 
+@pytest.fixture(scope="package")
+def playwright():
+    """Playwright for this package only (pytest-playwright's is the session's): its event loop stops with
+    the browser tests, so that no later test runs Django's ORM beside a running loop."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="package")
+def browser(playwright, browser_type_launch_args):
+    """One headless Chromium for all the browser tests."""
+    browser = playwright.chromium.launch(**browser_type_launch_args)
+    yield browser
+    browser.close()
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache_and_files():
     """Overrides the suite's per-test emptying of Redis and the evidence folder: the journeys share them."""

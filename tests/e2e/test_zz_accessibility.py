@@ -125,8 +125,6 @@ def pages(site, story, new_context, lang):
     set_language(agent.context, lang, site.url)
     agent.goto("/admin/tickets/servicerequest/")
     yield "admin-queue", agent
-    agent.goto("/admin/tickets/servicerequest/?status__exact=elevated")
-    yield "admin-queue-filtered", agent
     agent.goto(f"/admin/tickets/servicerequest/{story.request_pk}/change/")
     yield "admin-request", agent
     agent.goto(f"/admin/tickets/servicerequest/{sr.pk}/change/")
