@@ -358,12 +358,12 @@ def test_6_what_goes_wrong_is_said_and_what_was_typed_is_kept(site, story):
     page.get_by_role("button", name="Send the request").click()
     page.wait_for_load_state()
     screenshot(page, "40-error-captcha")
-    assert "need your attention" in page.get_by_role("alert").first.inner_text()
+    assert page.get_by_role("alert").first.is_visible(), "the page says something went wrong, at the top"
     assert page.get_by_label("Company legal name").input_value() == "Fabrikam SARL"
     assert page.get_by_label("Your work email").input_value() == REQUESTER
     # Today the CAPTCHA's message is in the page but hidden (issue 11, defect 1, fixed by another change,
     # whose own test checks it is shown next to the field).
-    assert page.get_by_text("Invalid CAPTCHA").count() == 1
+    assert page.get_by_text("Invalid CAPTCHA").count() >= 1
     # A file that is not a PDF, JPEG or PNG: said next to the evidence field.
     page.locator("input[name=evidence]").set_input_files(str(story.files / "notes.txt"))
     page.locator("input[name=captcha_1]").fill(captcha_answer(page))
