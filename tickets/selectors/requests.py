@@ -3,9 +3,9 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
-from django_countries import countries
 
 from accounts import selectors as account_selectors
 from accounts.models import Tenant
@@ -14,6 +14,9 @@ from portal.clock import now
 
 from ..models import Message, RequestLink, ServiceRequest, Status
 from ..policy import IN_QUEUE, OPEN, SLA_RUNNING
+
+_COUNTRIES_KEY = "tickets:queue-countries"
+COUNTRIES_CACHE_SECONDS = 300
 
 
 def overdue_q(at: datetime | None = None) -> Q:
@@ -75,11 +78,21 @@ def comparison(service_request: ServiceRequest) -> list[ComparisonRow]:
     ]
 
 
-def countries_with_requests() -> list[tuple[str, str]]:
-    """(code, name in the reader's language) of each country some request was filed for, by name: the
-    queue's country filter lists these, not all 250 (a page of links nobody can scan or tap)."""
-    codes = ServiceRequest.objects.exclude(company_country="").values_list("company_country", flat=True).distinct()
-    return sorted(((str(code), str(countries.name(code))) for code in codes), key=lambda item: item[1])
+def countries_with_requests() -> list[str]:
+    """Codes of the countries some request was filed for: the queue's country filter lists these.
+
+    A DISTINCT over every request costs a scan of the table on each queue page; the list changes rarely, so
+    it is kept in the cache for a few minutes (a country's first request appears in the filter within that
+    time; filtering by it works at once).
+    """
+    codes = cache.get(_COUNTRIES_KEY)
+    if codes is None:
+        codes = sorted(
+            str(code)
+            for code in ServiceRequest.objects.exclude(company_country="").values_list("company_country", flat=True).distinct()
+        )
+        cache.set(_COUNTRIES_KEY, codes, COUNTRIES_CACHE_SECONDS)
+    return codes
 
 
 def suggested_tenant(service_request: ServiceRequest) -> Tenant | None:
