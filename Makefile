@@ -20,6 +20,10 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(PY) -m pip install -q -e ".[test]"
 	touch $@
 
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
+	$(PY) -m pip install -q -e ".[test,bench]"
+	touch $@
+
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
@@ -59,8 +63,10 @@ test: install-test services messages browser
 	$(VENV)/bin/mypy
 	$(PY) -m pytest --create-db $(PYTEST_ARGS)
 
-bench: install-test services
-	$(PY) -m pytest bench $(PYTEST_ARGS)
+# Never part of `make test` (pytest collects tests/ only). Its own databases (portal_bench, helpdesk_bench),
+# Redis 11 and 12, and django-helpdesk's venv under var/bench/; writes bench/results.md (bench/run.py).
+bench: $(VENV)/.installed-bench services messages
+	$(PY) -m bench.run
 
 clean:
 	rm -rf var

@@ -1,0 +1,89 @@
+"""What a person does on the portal's pages, over HTTP: file a request (CSRF token and CAPTCHA read from
+the page, the CAPTCHA's answer from the store the portal keeps it in, by its key), sign in
+as an agent with a password and an authenticator code."""
+
+import html
+import re
+
+import psycopg
+from django_otp.oath import totp
+
+from .http import Client, Response
+
+FORM = "/requests/new/admin_left/"
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+CAPTCHA_KEY = re.compile(r'name="captcha_0" value="([0-9a-f]+)"')
+
+
+class CaptchaStore:
+    """django-simple-captcha's table, read by key: what the image shows the person who loaded the page."""
+
+    def __init__(self, dsn: str):
+        self.dsn = dsn
+        self.connection: psycopg.AsyncConnection | None = None
+
+    async def answer(self, key: str) -> str:
+        if self.connection is None:
+            self.connection = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
+        cursor = await self.connection.execute("SELECT response FROM captcha_captchastore WHERE hashkey = %s", [key])
+        row = await cursor.fetchone()
+        if row is None:
+            raise RuntimeError(f"no CAPTCHA {key} in the store")
+        return row[0]
+
+
+def csrf_of(page: Response) -> str:
+    match = CSRF.search(page.text)
+    if match is None:
+        raise RuntimeError(f"no CSRF token on the page (HTTP {page.status})")
+    return html.unescape(match.group(1))
+
+
+async def solved(page: Response, captchas: CaptchaStore) -> dict:
+    key = CAPTCHA_KEY.search(page.text)
+    if key is None:
+        raise RuntimeError(f"no CAPTCHA on the page (HTTP {page.status})")
+    return {"csrfmiddlewaretoken": csrf_of(page), "captcha_0": key.group(1), "captcha_1": await captchas.answer(key.group(1))}
+
+
+def filing(domain: str, name: str) -> dict:
+    return {
+        "company_legal_name": f"{name} SAS",
+        "company_partner_id": "",
+        "company_domain": domain,
+        "company_country": "FR",
+        "company_address": "12 rue de la Paix\n75002 Paris",
+        "company_phone": "+33 1 70 00 00 01",
+        "requester_name": "Claire Martin",
+        "requester_email": f"claire@{domain}",
+        "requester_phone": "+33 6 00 00 00 01",
+        "requester_job_title": "Office manager",
+        "former_admin_name": "Marc Ancien",
+        "former_admin_email": f"marc@{domain}",
+        "former_admin_reason": "left_company",
+        "former_admin_details": "Left in September.",
+        "elevate_email": f"luc@{domain}",
+        "elevate_name": "Luc Bernard",
+        "reason": "Nobody can manage our users since Marc left.",
+        "consent": "on",
+    }
+
+
+async def file_request(client: Client, captchas: CaptchaStore, domain: str) -> tuple[Response, Response]:
+    """GET the form, solve its CAPTCHA, POST it: the form page and the POST's answer (a redirect when filed)."""
+    page = await client.get(FORM)
+    answer = await client.post(FORM, {**filing(domain, domain.split(".")[0].title()), **await solved(page, captchas)})
+    return page, answer
+
+
+async def sign_in(client: Client, email: str, password: str, totp_key: str) -> None:
+    """The staff sign-in: password, then the authenticator's current code (RFC 6238, as the phone computes it)."""
+    page = await client.get("/login/")
+    answer = await client.post("/login/", {"csrfmiddlewaretoken": csrf_of(page), "email": email, "password": password})
+    if answer.status != 302 or "verify" not in (answer.header("location") or ""):
+        raise RuntimeError(f"sign-in: the password step answered {answer.status} {answer.header('location')}")
+    page = await client.get("/login/verify/")
+    code = f"{totp(bytes.fromhex(totp_key)):06d}"
+    answer = await client.post("/login/verify/", {"csrfmiddlewaretoken": csrf_of(page), "token": code})
+    if answer.status != 302:
+        raise RuntimeError(f"sign-in: the authenticator step answered {answer.status}")
