@@ -2,8 +2,10 @@
 the page, the CAPTCHA's answer from the store the portal keeps it in, by its key), sign in
 as an agent with a password and an authenticator code."""
 
+import asyncio
 import html
 import re
+import threading
 
 import psycopg
 from django_otp.oath import totp
@@ -16,20 +18,26 @@ CAPTCHA_KEY = re.compile(r'name="captcha_0" value="([0-9a-f]+)"')
 
 
 class CaptchaStore:
-    """django-simple-captcha's table, read by key: what the image shows the person who loaded the page."""
+    """django-simple-captcha's table, read by key: what the image shows the person who loaded the page.
+
+    One connection shared by every client, used from a thread: the event loops of the phases come and go."""
 
     def __init__(self, dsn: str):
         self.dsn = dsn
-        self.connection: psycopg.AsyncConnection | None = None
+        self.lock = threading.Lock()
+        self.connection: psycopg.Connection | None = None
 
-    async def answer(self, key: str) -> str:
-        if self.connection is None:
-            self.connection = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
-        cursor = await self.connection.execute("SELECT response FROM captcha_captchastore WHERE hashkey = %s", [key])
-        row = await cursor.fetchone()
+    def _read(self, key: str) -> str:
+        with self.lock:
+            if self.connection is None:
+                self.connection = psycopg.connect(self.dsn, autocommit=True)
+            row = self.connection.execute("SELECT response FROM captcha_captchastore WHERE hashkey = %s", [key]).fetchone()
         if row is None:
             raise RuntimeError(f"no CAPTCHA {key} in the store")
         return row[0]
+
+    async def answer(self, key: str) -> str:
+        return await asyncio.to_thread(self._read, key)
 
 
 def csrf_of(page: Response) -> str:
