@@ -10,7 +10,7 @@ import threading
 import psycopg
 from django_otp.oath import totp
 
-from .http import Client, Response
+from .client import Client, Response
 
 FORM = "/requests/new/admin_left/"
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')

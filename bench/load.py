@@ -8,7 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from .http import Client, Response
+from .client import Client, Response
 from .procs import cpu_seconds
 
 # One operation: the measured responses, and how many other requests it made (a form GET before its POST).
@@ -52,6 +52,7 @@ def run_phase(name: str, clients: list[Client], total: int, operation: Operation
     counter = itertools.count()
     latencies: list[float] = []
     counts = {"measured": 0, "other": 0, "errors": 0}
+    statuses: set[int] = set()
 
     async def drive(client: Client) -> None:
         while (i := next(counter)) < total:
@@ -62,6 +63,7 @@ def run_phase(name: str, clients: list[Client], total: int, operation: Operation
                 latencies.append(response.seconds)
                 if response.status not in ok:
                     counts["errors"] += 1
+                    statuses.add(response.status)
 
     async def main() -> None:
         await asyncio.gather(*(drive(c) for c in clients))
@@ -72,6 +74,8 @@ def run_phase(name: str, clients: list[Client], total: int, operation: Operation
     asyncio.run(main())
     seconds = time.perf_counter() - start
     cpu = cpu_seconds(workers) - cpu_before
+    if counts["measured"] and counts["errors"] == counts["measured"]:
+        raise RuntimeError(f"{name}: every request failed (HTTP {statuses})")
     if set(pids()) != set(workers):
         raise RuntimeError(f"{name}: the web workers changed during the phase (a worker restarted): CPU not comparable")
     return Phase(name, len(clients), counts["measured"], counts["other"], counts["errors"], seconds, cpu, latencies)

@@ -40,12 +40,14 @@ def measure(bench: "Scenarios", tickets: int) -> None:
         bench.figures["peer"] = f"blocked: pip install {PIN} failed ({reason})"
         return
     stack.recreate_database(stack.PEER_DB)
+    env_dir = stack.VAR / "helpdesk"
+    env_dir.mkdir(exist_ok=True)
     port = free_port()
     env = {
         "PATH": os.environ.get("PATH", ""),
         "PEER_SECRET_KEY": "peer-" + os.urandom(16).hex(),
         "PEER_DB_NAME": stack.PEER_DB,
-        "PEER_VAR_DIR": str(stack.VAR / "helpdesk"),
+        "PEER_VAR_DIR": str(env_dir),
         "PEER_EMAIL_PORT": str(bench.sink.controller.port),
         "PEER_PORT": str(port),
         "PYTHONPATH": str(stack.ROOT),
@@ -71,7 +73,8 @@ def measure(bench: "Scenarios", tickets: int) -> None:
         f"127.0.0.1:{port}",
         "bench.helpdesk_peer.wsgi",
     ]
-    proc = bench.procs.start("helpdesk", args, env, stack.ROOT)
+    # Not from the repository's root, where gunicorn would read the portal's gunicorn.conf.py.
+    proc = bench.procs.start("helpdesk", args, env, env_dir)
     stack.wait_for_port(port, proc)
     pids = lambda: children(proc.pid)  # noqa: E731
 
@@ -101,6 +104,7 @@ def measure(bench: "Scenarios", tickets: int) -> None:
         result = bench.phase(f"peer filing POST, {n} clients", clients_for(port, n, "10.8"), scaled(bench, 400), post, pids, ok=(302,))
         result.emails = bench.sink.delivered - delivered  # type: ignore[attr-defined]
         bench.figures[f"peer filing{n}"] = result
+        bench.notes.append(f"Peer filing at {n} clients: {result.measured - result.errors} filed, {result.emails} emails at the sink")  # type: ignore[attr-defined]
         bench.figures[f"peer filing{n}_cpu"] = result.cpu_ms(other_cpu_ms=bench.figures["peer form8"].cpu_ms())
     bench.procs.stop(proc)
     bench.notes.append(

@@ -70,5 +70,4 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 CSRF_TRUSTED_ORIGINS = [f"https://127.0.0.1:{os.environ.get('PEER_PORT', '8000')}"]
 HELPDESK_TEAMS_MODE_ENABLED = False  # needs pinax-teams
-HELPDESK_KB_ENABLED = False
 LOGIN_URL = "/login/"
