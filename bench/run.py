@@ -1,7 +1,8 @@
 """``make bench``: the portal under load beside its ceilings and its peer, measured in one run.
 
 Plain Python, not pytest: it prints its table and writes bench/results.md. Everything it starts is stopped
-at the end, also on an error or Ctrl-C. ``BENCH_SCALE`` (default 1) shrinks the volumes on a busy machine.
+at the end, also on an error or Ctrl-C. ``BENCH_SCALE`` (default 1) shrinks the request counts and, unless
+``BENCH_DATA_SCALE`` is given, the data volumes, on a busy machine.
 """
 
 import os
@@ -16,11 +17,13 @@ from .report import Row, machine, write
 from .scenarios import Scenarios
 from .sink import Sink
 
+# On a busy machine: BENCH_SCALE shrinks the request counts, and the data volumes unless BENCH_DATA_SCALE is given.
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
+DATA_SCALE = float(os.environ.get("BENCH_DATA_SCALE", SCALE))
 
 
 def scaled(n: int, minimum: int = 1) -> int:
-    return max(minimum, int(n * SCALE))
+    return max(minimum, int(n * DATA_SCALE))
 
 
 # The issue's volumes: 10,000 tenants, 100,000 users, 100,000 service requests (the first 1% loaded first).
@@ -59,7 +62,7 @@ def main() -> int:
         web_port = free_port()
         env = stack.portal_env(sink.controller.port, web_port)
         scenarios = Scenarios(env=env, procs=procs, sink=sink, web_port=web_port, rows=rows, notes=notes, phases=phases)
-        scenarios.run(generate, SMALL, VOLUME, SCALE)
+        scenarios.run(generate, SMALL, VOLUME, SCALE, DATA_SCALE)
     except KeyboardInterrupt:
         print("interrupted: stopping everything the bench started", file=sys.stderr)
         return 130

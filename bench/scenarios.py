@@ -68,11 +68,14 @@ class Scenarios:
 
     # --- the run ----------------------------------------------------------------------------------------------
 
-    def run(self, generate, small: dict, volume: dict, scale: float) -> None:
-        self.scale = scale
+    def run(self, generate, small: dict, volume: dict, scale: float, data_scale: float) -> None:
+        self.scale, self.data_scale = scale, data_scale
         self.notes.extend(METHOD)
-        if scale != 1:
-            self.notes.append(f"BENCH_SCALE={scale}: volumes and request counts scaled down from the issue's.")
+        if scale != 1 or data_scale != 1:
+            self.notes.append(
+                f"Scaled down from the issue's figures on a busy machine: request counts × {scale} (BENCH_SCALE),"
+                f" data volumes × {data_scale} (BENCH_DATA_SCALE)."
+            )
         self.log("databases and Redis")
         stack.flush_redis()
         stack.recreate_database(stack.PORTAL_DB)
@@ -470,8 +473,8 @@ class Scenarios:
         """bench/growth.py's figures (its own database, 100k then 1M rows), when it is there."""
         self.log("growth: the outbox re-dispatch and the audit walks at 1,000,000 rows")
         env = dict(self.env)
-        if self.scale != 1:
-            env["GROWTH_ROWS"] = f"{int(100_000 * self.scale)},{int(1_000_000 * self.scale)}"
+        if self.data_scale != 1:
+            env["GROWTH_ROWS"] = f"{int(100_000 * self.data_scale)},{int(1_000_000 * self.data_scale)}"
         try:
             result = stack.django_side(env, "growth")
         except subprocess.CalledProcessError as error:
