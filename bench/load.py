@@ -69,6 +69,8 @@ def run_phase(name: str, clients: list[Client], total: int, operation: Operation
         await asyncio.gather(*(drive(c) for c in clients))
 
     workers = pids()
+    if not workers:
+        raise RuntimeError(f"{name}: no web worker to measure")
     cpu_before = cpu_seconds(workers)
     start = time.perf_counter()
     asyncio.run(main())

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from . import stack
 from .flows import csrf_of
 from .load import clients_for
-from .procs import children, free_port
+from .procs import children, free_port, wait_for_workers
 
 if TYPE_CHECKING:
     from .scenarios import Scenarios
@@ -76,6 +76,7 @@ def measure(bench: "Scenarios", tickets: int) -> None:
     # Not from the repository's root, where gunicorn would read the portal's gunicorn.conf.py.
     proc = bench.procs.start("helpdesk", args, env, env_dir)
     stack.wait_for_port(port, proc)
+    wait_for_workers(proc, 2)
     pids = lambda: children(proc.pid)  # noqa: E731
 
     async def form(client, i):

@@ -61,6 +61,15 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> Non
     raise RuntimeError(f"nothing listens on {port} after {timeout} s")
 
 
+def wait_for_workers(proc: subprocess.Popen, count: int, timeout: float = 60) -> None:
+    """gunicorn listens before it forks its workers: wait until all ``count`` are there."""
+    deadline = time.monotonic() + timeout
+    while len(children(proc.pid)) < count:
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[:3]}: {len(children(proc.pid))} of {count} workers after {timeout} s")
+        time.sleep(0.2)
+
+
 def children(pid: int) -> list[int]:
     """The direct children of ``pid`` (gunicorn's workers, Celery's pool processes)."""
     found = []

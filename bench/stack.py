@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psycopg
 
-from .procs import Processes, free_port, wait_for_port
+from .procs import Processes, free_port, wait_for_port, wait_for_workers
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var" / "bench"
@@ -81,6 +81,7 @@ def gunicorn(procs: Processes, name: str, app: str, env: dict, port: int | None 
     ]
     proc = procs.start(name, args, {**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}, ROOT)
     wait_for_port(port, proc)
+    wait_for_workers(proc, 2)
     return proc, port
 
 
