@@ -25,6 +25,7 @@ class Phase:
     seconds: float
     cpu_seconds: float
     latencies: list[float]
+    emails: int = 0  # the emails that reached the sink for this phase's requests, where it counts them
 
     @property
     def rps(self) -> float:

@@ -103,9 +103,9 @@ def measure(bench: "Scenarios", tickets: int) -> None:
     for n in (8, 20):
         delivered = bench.sink.delivered
         result = bench.phase(f"peer filing POST, {n} clients", clients_for(port, n, "10.8"), scaled(bench, 400), post, pids, ok=(302,))
-        result.emails = bench.sink.delivered - delivered  # type: ignore[attr-defined]
+        result.emails = bench.sink.delivered - delivered
         bench.figures[f"peer filing{n}"] = result
-        bench.notes.append(f"Peer filing at {n} clients: {result.measured - result.errors} filed, {result.emails} emails at the sink")  # type: ignore[attr-defined]
+        bench.notes.append(f"Peer filing at {n} clients: {result.measured - result.errors} filed, {result.emails} emails at the sink")
         bench.figures[f"peer filing{n}_cpu"] = result.cpu_ms(other_cpu_ms=bench.figures["peer form8"].cpu_ms())
     bench.procs.stop(proc)
     bench.notes.append(

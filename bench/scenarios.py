@@ -8,6 +8,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
+import psycopg
 import redis
 
 from . import flows, peer, stack
@@ -99,7 +100,7 @@ class Scenarios:
             f"Then up to {volume['requests']:,} requests ({volume['tenants']:,} tenants, {volume['users']:,} users)"
             f" in {seconds:.0f} s."
         )
-        with __import__("psycopg").connect(self.env["DATABASE_URL"], autocommit=True) as conn:
+        with psycopg.connect(self.env["DATABASE_URL"], autocommit=True) as conn:
             conn.execute("ANALYZE")
         self.queue_pages("100k")
         self.queue_rows()
@@ -186,10 +187,10 @@ class Scenarios:
             )
             filed = result.measured - result.errors
             arrived = self.sink.wait_for(delivered + filed, 120)
-            result.emails = self.sink.delivered - delivered  # type: ignore[attr-defined]
+            result.emails = self.sink.delivered - delivered
             self.figures[f"filing{n}"] = result
             self.notes.append(
-                f"Filing at {n} clients: {filed} filed, {result.emails} confirmation emails at the sink"  # type: ignore[attr-defined]
+                f"Filing at {n} clients: {filed} filed, {result.emails} confirmation emails at the sink"
                 + ("" if arrived else " (not all arrived within 120 s)")
             )
         self.tracking(captchas)
@@ -239,7 +240,7 @@ class Scenarios:
         agent = stack.django_side(self.env, "agent", password)
         self.agent = Client(port=self.web_port, address="10.5.0.1")
         asyncio.run(flows.sign_in(self.agent, agent["email"], password, agent["totp_key"]))
-        with __import__("psycopg").connect(self.env["DATABASE_URL"]) as conn:
+        with psycopg.connect(self.env["DATABASE_URL"]) as conn:
             reference, domain = (
                 conn.execute("SELECT reference, company_domain FROM tickets_servicerequest ORDER BY id LIMIT 1 OFFSET 500").fetchone()
                 or conn.execute("SELECT reference, company_domain FROM tickets_servicerequest ORDER BY id LIMIT 1").fetchone()
