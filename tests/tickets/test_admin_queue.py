@@ -279,7 +279,7 @@ def test_the_queue_search_uses_its_trigram_indexes(db):
 
 
 def test_the_country_filter_is_one_labelled_drop_down_of_the_countries_requests_came_from(agent_client):
-    for country in ("FR", "BE"):
+    for country in ("FR", "BE", "FR"):
         factories.ServiceRequestFactory(tenant_on_record=factories.TenantFactory(country=country), status="new")
     page = agent_client.get(QUEUE, {"status__exact": "new"}).content.decode()
     drop_down = page.split('id="country-filter"')[1].split("</select>")[0]
@@ -291,6 +291,7 @@ def test_the_country_filter_is_one_labelled_drop_down_of_the_countries_requests_
     assert '<input type="hidden" name="status__exact" value="new">' in form, "the other filters stay as they are"
     chosen = agent_client.get(QUEUE, {"company_country": "BE"}).content.decode()
     assert chosen.count('class="field-reference"') == 1
+    assert agent_client.get(QUEUE, {"company_country": "FR"}).content.decode().count('class="field-reference"') == 2
     assert '<option value="BE" selected>' in chosen
 
 

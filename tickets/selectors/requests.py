@@ -89,7 +89,10 @@ def countries_with_requests() -> list[str]:
     if codes is None:
         codes = sorted(
             str(code)
-            for code in ServiceRequest.objects.exclude(company_country="").values_list("company_country", flat=True).distinct()
+            for code in ServiceRequest.objects.exclude(company_country="")
+            .order_by()  # without the model's ordering, or DISTINCT would be over (country, date): one row per request
+            .values_list("company_country", flat=True)
+            .distinct()
         )
         cache.set(_COUNTRIES_KEY, codes, COUNTRIES_CACHE_SECONDS)
     return codes
