@@ -58,3 +58,10 @@ def test_staff_emails_go_in_each_staff_members_language(client, db, deliver):
     (to_andy,) = emails_to(english.email)
     assert to_agnes.subject != to_andy.subject
     assert "demande" in to_agnes.subject.lower() and "request" in to_andy.subject.lower()
+
+
+def test_the_queue_shows_each_deadline_in_the_agents_zone(client, db):
+    agent = factories.agent(email="agent@support.example", time_zone="America/New_York")
+    factories.ServiceRequestFactory(status="new", sla_due_at=FILED, reference="SR-ZONE-0001")
+    row = staff_client(client, agent).get("/admin/tickets/servicerequest/").content.decode().split("SR-ZONE-0001")[1]
+    assert "07:00" in row.split("</tr>")[0], "a deadline of 12:00 UTC is 07:00 in New York"

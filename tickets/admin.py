@@ -12,6 +12,7 @@ from django.urls import path
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from audit.presentation import present_events
@@ -147,7 +148,7 @@ class ServiceRequestAdmin(admin.ModelAdmin):
     def sla_due(self, obj):
         if obj.sla_due_at is None:
             return "—"
-        stamp = obj.sla_due_at.strftime("%Y-%m-%d %H:%M")
+        stamp = localtime(obj.sla_due_at).strftime("%Y-%m-%d %H:%M")  # in the agent's zone (User.time_zone)
         if obj.status in SLA_RUNNING and obj.sla_due_at < now():
             return format_html('<strong class="sr-overdue" style="color:#b00">⚠ {} ({})</strong>', stamp, _("overdue"))
         return stamp
