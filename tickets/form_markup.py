@@ -12,6 +12,7 @@ from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field
 from django import forms
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 from portal.form_html import INPUT_TEMPLATES, TEXTAREA_TEMPLATE, attributes, joined, widget_html
 
@@ -113,9 +114,32 @@ def _file_inputs(bf: forms.BoundField, inline_errors: bool) -> SafeString:
     return joined(parts)
 
 
+# An empty form's fields look the same on every GET in one language: each is written once per process.
+# Keyed by form class, the form's own ``markup_cache_key()`` (what changes its fields, e.g. the category),
+# field, prefix, language and error style; a few dozen entries at most.
+_EMPTY_FIELDS: dict[tuple, SafeString] = {}
+
+
 def bootstrap_field(bf: forms.BoundField, inline_errors: bool = False) -> SafeString:
     """One field as crispy-bootstrap5's ``field.html`` renders it in a plain vertical form: with
-    ``inline_errors``, as ``{% crispy form %}`` does (each error in a span), else as ``|crispy`` (in a p)."""
+    ``inline_errors``, as ``{% crispy form %}`` does (each error in a span), else as ``|crispy`` (in a p).
+
+    A field of an empty form (not bound, no initial values) whose form says what its fields depend on
+    (``markup_cache_key``) and whose widget does not change per request (the CAPTCHA does: ``per_request``)
+    is written once per language and process, then reused.
+    """
+    form = bf.form
+    key_of = getattr(form, "markup_cache_key", None)
+    if key_of is None or form.is_bound or form.initial or getattr(bf.field.widget, "per_request", False):
+        return _bootstrap_field(bf, inline_errors)
+    key = (type(form), key_of(), bf.name, form.prefix, get_language(), inline_errors)
+    html = _EMPTY_FIELDS.get(key)
+    if html is None:
+        html = _EMPTY_FIELDS[key] = _bootstrap_field(bf, inline_errors)
+    return html
+
+
+def _bootstrap_field(bf: forms.BoundField, inline_errors: bool) -> SafeString:
     if bf.is_hidden:
         return bf.as_widget()
     if not _supported(bf):

@@ -122,6 +122,10 @@ class ServiceRequestForm(forms.ModelForm):
         for name in ("former_admin_name", "former_admin_email", "former_admin_reason"):
             self.fields[name].required = admin_left
 
+    def markup_cache_key(self) -> str:
+        """What the empty form's fields depend on besides the language (tickets/form_markup.py)."""
+        return self.category
+
     def clean_time_zone(self):
         return clean_zone(self.cleaned_data.get("time_zone"))
 
@@ -162,6 +166,10 @@ class ServiceRequestForm(forms.ModelForm):
 class TrackingReplyForm(forms.Form):
     body = forms.CharField(label=_("Your reply"), widget=forms.Textarea(attrs={"rows": 4}), max_length=10000)
     evidence = evidence_field()
+
+    def markup_cache_key(self) -> str:
+        """Its empty fields are the same on every tracking page (tickets/form_markup.py)."""
+        return ""
 
 
 class TrackingLinkForm(forms.Form):

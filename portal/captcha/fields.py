@@ -11,6 +11,7 @@ class AudioCaptchaInput(CaptchaTextInput):
     # One visible input: a <label for> names it. Django's default for a MultiWidget is a fieldset, which
     # crispy renders as <legend for=…> (labels nothing) and which keeps aria-invalid off the input.
     use_fieldset = False
+    per_request = True  # a new challenge on every rendering: never reuse its markup (tickets/form_markup.py)
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)

@@ -99,3 +99,25 @@ def test_an_empty_form_selects_no_country_and_labels_the_select(client, db):
     assert '<label for="id_company_country" class="form-label requiredField">' in " ".join(html.split())
     assert '<option value="" selected>---------</option>' in html
     assert '<select name="company_country" class="countryselect form-select" required id="id_company_country">' in html
+
+
+def test_the_empty_forms_fields_written_once_per_language_and_category_still_fit_each_page(client, db):
+    """The empty form's field markup is reused (tickets/form_markup.py): each language, category and
+    prefilled link still gets its own, and the CAPTCHA is a new one on every page."""
+    english = client.get(URL, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    french = client.get(URL, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    again = client.get(URL, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Company legal name" in english and "Company legal name" in again
+    assert "Company legal name" not in french and "aison sociale de l’entreprise" in french
+    key = 'name="captcha_0" value="'
+    assert english.split(key)[1][:40] != again.split(key)[1][:40], "a new CAPTCHA challenge on every page"
+
+    def former_admin_label(page):
+        return page.split('for="id_former_admin_name"')[1].split("</label>")[0]
+
+    assert "asteriskField" in former_admin_label(english), "required when the admin has left"
+    other = client.get("/requests/new/other_access/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "asteriskField" not in former_admin_label(other), "optional for another access problem"
+    prefilled = client.get(URL, {"company_domain": "fabrikam.example"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'value="fabrikam.example"' in prefilled
+    assert 'value="fabrikam.example"' not in client.get(URL, HTTP_ACCEPT_LANGUAGE="en").content.decode()
