@@ -186,6 +186,21 @@ def test_without_a_settings_module_manage_py_runs_production_never_debug():
     assert "SETTINGS portal.settings.production DEBUG False" in result.stdout, result.stderr
 
 
+def test_every_model_change_has_its_migration_checked_as_on_a_fresh_clone(tmp_path):
+    """``manage.py makemigrations --check`` with nothing set (it reads only the source tree, so it needs no
+    secret): fails on a model change that has no migration, in any app."""
+    env = {"PATH": os.environ["PATH"], "PORTAL_ENV_FILE": os.devnull, "VAR_DIR": str(tmp_path / "var")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0 and "No changes detected" in result.stdout, result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("command", [["-c", "import portal.wsgi; " + SHOW_SETTINGS], ["manage.py", "shell", "-c", SHOW_SETTINGS]])
 def test_the_dotenv_file_can_choose_the_settings_module(tmp_path, command):
     # Not the default (production): the file, not the fall-back, must be what chose it.
