@@ -10,6 +10,8 @@ import threading
 import psycopg
 from django_otp.oath import totp
 
+from tests.sample_filing import sample_filing
+
 from .client import Client, Response
 
 FORM = "/requests/new/admin_left/"
@@ -55,26 +57,7 @@ async def solved(page: Response, captchas: CaptchaStore) -> dict:
 
 
 def filing(domain: str, name: str) -> dict:
-    return {
-        "company_legal_name": f"{name} SAS",
-        "company_partner_id": "",
-        "company_domain": domain,
-        "company_country": "FR",
-        "company_address": "12 rue de la Paix\n75002 Paris",
-        "company_phone": "+33 1 70 00 00 01",
-        "requester_name": "Claire Martin",
-        "requester_email": f"claire@{domain}",
-        "requester_phone": "+33 6 00 00 00 01",
-        "requester_job_title": "Office manager",
-        "former_admin_name": "Marc Ancien",
-        "former_admin_email": f"marc@{domain}",
-        "former_admin_reason": "left_company",
-        "former_admin_details": "Left in September.",
-        "elevate_email": f"luc@{domain}",
-        "elevate_name": "Luc Bernard",
-        "reason": "Nobody can manage our users since Marc left.",
-        "consent": "on",
-    }
+    return sample_filing(domain, company_legal_name=f"{name} SAS")
 
 
 async def file_request(client: Client, captchas: CaptchaStore, domain: str) -> tuple[Response, Response]:

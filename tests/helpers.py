@@ -5,6 +5,8 @@ import re
 from captcha.models import CaptchaStore
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from tests.sample_filing import sample_filing
+
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG_BYTES = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
@@ -24,27 +26,17 @@ def captcha_answer(html: str) -> dict:
 
 
 def form_data(tenant=None, **overrides):
-    domain = tenant.primary_domain if tenant else "fabrikam.example"
-    data = {
-        "company_legal_name": tenant.legal_name if tenant else "Fabrikam SARL",
-        "company_partner_id": tenant.partner_id if tenant else "",
-        "company_domain": domain,
-        "company_country": str(tenant.country) if tenant else "FR",
-        "company_address": tenant.postal_address if tenant else "12 rue de la Paix\n75002 Paris",
-        "company_phone": tenant.phone_on_record if tenant else "+33 1 70 00 00 01",
-        "requester_name": "Claire Martin",
-        "requester_email": f"claire@{domain}",
-        "requester_phone": "+33 6 00 00 00 01",
-        "requester_job_title": "Office manager",
-        "former_admin_name": "Marc Ancien",
-        "former_admin_email": f"marc@{domain}",
-        "former_admin_reason": "left_company",
-        "former_admin_details": "Left in September.",
-        "elevate_email": f"luc@{domain}",
-        "elevate_name": "Luc Bernard",
-        "reason": "Nobody can manage our users since Marc left.",
-        "consent": "on",
-    }
+    if tenant is None:
+        data = sample_filing()
+    else:
+        data = sample_filing(
+            tenant.primary_domain,
+            company_legal_name=tenant.legal_name,
+            company_partner_id=tenant.partner_id,
+            company_country=str(tenant.country),
+            company_address=tenant.postal_address,
+            company_phone=tenant.phone_on_record,
+        )
     data.update(overrides)
     return data
 
